@@ -1,0 +1,188 @@
+// Command flowdump decodes flow exports and prints one JSON line per flow record.
+//
+// It reads a capture file, raw datagram files, or a live UDP socket, tells the protocol of
+// each datagram from its version field, and prints every record with the keys of
+// flow.Record.AppendJSON.
+//
+//	flowdump -r exports.pcap
+//	flowdump -raw netflow5.dat
+//	flowdump -listen 127.0.0.1:2055
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+
+	"github.com/flowkit/flow"
+	"github.com/flowkit/flow/internal/capture"
+	"github.com/flowkit/flow/netflow5"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("flowdump", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pcapFile := fs.String("r", "", "read datagrams from a pcap or pcapng `file`")
+	rawFile := fs.String("raw", "", "read a `file` of one or several raw datagrams back to back")
+	listen := fs.String("listen", "", "listen for datagrams on a UDP `address`, e.g. 127.0.0.1:2055")
+	count := fs.Int("c", 0, "with -listen, exit after this many datagrams (0: until interrupted)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: flowdump (-r FILE | -raw FILE | -listen ADDR) [flags]\n\n"+
+			"Decodes NetFlow v5 flow exports and prints one JSON line per flow record.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	sources := 0
+	for _, s := range []string{*pcapFile, *rawFile, *listen} {
+		if s != "" {
+			sources++
+		}
+	}
+	if sources != 1 || fs.NArg() != 0 {
+		fs.Usage()
+		return 2
+	}
+
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	d := dumper{out: out, errs: stderr}
+	var err error
+	switch {
+	case *pcapFile != "":
+		err = d.pcap(*pcapFile)
+	case *rawFile != "":
+		err = d.raw(*rawFile)
+	default:
+		err = d.listen(ctx, *listen, *count, out)
+	}
+	out.Flush()
+	fmt.Fprintf(stderr, "flowdump: %d datagrams, %d records, %d errors\n", d.datagrams, d.records, d.errors)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowdump: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// dumper decodes datagrams and writes their records as JSON lines.
+type dumper struct {
+	out  *bufio.Writer
+	errs io.Writer
+	line []byte
+	rec  flow.Record
+	v5   netflow5.Parser
+
+	datagrams, records, errors int
+}
+
+func (d *dumper) pcap(path string) error {
+	r, err := capture.Open(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		dg, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		d.datagram(dg.Payload, dg.Src.Addr())
+	}
+}
+
+func (d *dumper) raw(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for len(b) > 0 {
+		b = d.datagram(b, netip.Addr{})
+	}
+	return nil
+}
+
+func (d *dumper) listen(ctx context.Context, addr string, count int, out *bufio.Writer) error {
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	fmt.Fprintf(d.errs, "flowdump: listening on %s\n", conn.LocalAddr())
+	go func() {
+		<-ctx.Done()
+		conn.Close()
+	}()
+	buf := make([]byte, 65535)
+	for n := 0; count == 0 || n < count; n++ {
+		size, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		var exporter netip.Addr
+		if ua, ok := from.(*net.UDPAddr); ok {
+			exporter, _ = netip.AddrFromSlice(ua.IP)
+			exporter = exporter.Unmap()
+		}
+		// Datagrams on a socket are whole: whatever the decoder leaves over is reported
+		// as trailing bytes, not read as another datagram.
+		if rest := d.datagram(buf[:size], exporter); len(rest) > 0 {
+			fmt.Fprintf(d.errs, "flowdump: datagram %d from %s: %d trailing bytes ignored\n", d.datagrams, exporter, len(rest))
+		}
+		out.Flush()
+	}
+	return nil
+}
+
+// datagram decodes one datagram, prints its records, and returns the bytes after it: in a
+// file of datagrams back to back, the next one.
+func (d *dumper) datagram(b []byte, exporter netip.Addr) (rest []byte) {
+	d.datagrams++
+	switch proto := flow.Detect(b); proto {
+	case flow.NetFlow5:
+		if _, err := d.v5.Start(b); err != nil {
+			d.fail(err)
+			return nil
+		}
+		for d.v5.Next() {
+			d.v5.Flow(&d.rec)
+			d.rec.Exporter = exporter
+			d.emit()
+		}
+		return d.v5.Trailing()
+	default:
+		d.fail(fmt.Errorf("%w: %s datagram (first bytes % x) is not decoded by this build", flow.ErrVersion, proto, b[:min(len(b), 4)]))
+		return nil
+	}
+}
+
+func (d *dumper) emit() {
+	d.records++
+	d.line = d.rec.AppendJSON(d.line[:0])
+	d.line = append(d.line, '\n')
+	d.out.Write(d.line)
+}
+
+func (d *dumper) fail(err error) {
+	d.errors++
+	fmt.Fprintf(d.errs, "flowdump: datagram %d: %v\n", d.datagrams, err)
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowkit/flow/internal/capture"
+	"github.com/flowkit/flow/internal/corpus"
+	"github.com/flowkit/flow/netflow5"
+)
+
+func dump(t *testing.T, args ...string) (lines []map[string]any, stderr string) {
+	t.Helper()
+	var out, errs bytes.Buffer
+	if code := run(context.Background(), args, &out, &errs); code != 0 {
+		t.Fatalf("flowdump %v exited %d: %s", args, code, errs.String())
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %q is not JSON: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	return lines, errs.String()
+}
+
+func TestRawConcatenatedDatagrams(t *testing.T) {
+	lines, stderr := dump(t, "-raw", corpus.File(t, "logstash-codec-netflow/netflow5.dat"))
+	if len(lines) != 30 {
+		t.Fatalf("%d records, want the 30 of 12 datagrams", len(lines))
+	}
+	if !strings.Contains(stderr, "12 datagrams, 30 records, 0 errors") {
+		t.Errorf("summary: %s", stderr)
+	}
+	first := lines[0]
+	if first["type"] != "netflow5" || first["src_addr"] != "10.0.2.2" || first["dst_port"] != 22.0 ||
+		first["exporter"] != nil || first["start"] != "2015-05-02T18:38:04.898328000Z" {
+		t.Errorf("first record: %v", first)
+	}
+}
+
+func TestRawInvalidDatagram(t *testing.T) {
+	lines, stderr := dump(t, "-raw", corpus.File(t, "logstash-codec-netflow/netflow5_test_invalid01.dat"))
+	if len(lines) != 0 {
+		t.Errorf("%d records from an invalid datagram", len(lines))
+	}
+	if !strings.Contains(stderr, "truncated") || !strings.Contains(stderr, "1 errors") {
+		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+func TestPcap(t *testing.T) {
+	lines, _ := dump(t, "-r", corpus.File(t, "akvorado/netflow/nfv5.pcap"))
+	if len(lines) == 0 {
+		t.Fatal("no records")
+	}
+	for _, l := range lines {
+		if l["type"] != "netflow5" || l["exporter"] == nil {
+			t.Errorf("record without type or exporter: %v", l)
+		}
+	}
+}
+
+// TestPcapWritten runs on a capture this test writes, so it needs no shared corpus.
+func TestPcapWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v5.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := capture.NewWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"logstash-codec-netflow/netflow5_test_juniper_mx80.dat", "goflow2/TestDecodeNetFlowV5_data.dat"} {
+		err := w.Write(capture.Datagram{
+			Src:     netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), 9999),
+			Dst:     netip.MustParseAddrPort("127.0.0.1:2055"),
+			Payload: corpus.Datagrams(t, name)[0],
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	lines, _ := dump(t, "-r", path)
+	if len(lines) != 29+6 {
+		t.Fatalf("%d records, want 35", len(lines))
+	}
+	if lines[0]["exporter"] != "192.0.2.1" || lines[29]["exporter"] != "192.0.2.2" {
+		t.Errorf("exporters %v %v", lines[0]["exporter"], lines[29]["exporter"])
+	}
+	if lines[28]["src_addr"] != "66.249.92.75" || lines[28]["src_as"] != 15169.0 || lines[28]["sampling_interval"] != 1000.0 {
+		t.Errorf("record 28: %v", lines[28])
+	}
+}
+
+func TestListen(t *testing.T) {
+	// Find a free port, then hand it to flowdump.
+	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.LocalAddr().String()
+	probe.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errs bytes.Buffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"-listen", addr, "-c", "1"}, &out, &errs) }()
+
+	b := netflow5.Builder{Boot: time.Unix(1700000000, 0)}
+	b.Start(nil, time.Unix(1700000100, 0))
+	for i := 0; i < 3; i++ {
+		if err := b.Add(netflow5.Record{Packets: uint32(i + 1), Proto: 17}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := b.Finish()
+	// An unconnected socket, so that datagrams sent before the listener is up are lost
+	// quietly instead of failing later writes with "connection refused".
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	dst, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The listener may not be up yet: resend until it has read one datagram.
+	for {
+		if _, err := conn.WriteTo(msg, dst); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs.String())
+			}
+			if n := strings.Count(out.String(), "\n"); n != 3 {
+				t.Errorf("%d lines, want 3:\n%s", n, out.String())
+			}
+			if !strings.Contains(out.String(), `"exporter":"127.0.0.1"`) {
+				t.Errorf("exporter not set: %s", out.String())
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("flowdump did not receive the datagram")
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run(context.Background(), nil, &out, &errs); code != 2 {
+		t.Errorf("no source: exit %d, want 2", code)
+	}
+	if code := run(context.Background(), []string{"-r", "a", "-raw", "b"}, &out, &errs); code != 2 {
+		t.Errorf("two sources: exit %d, want 2", code)
+	}
+	if !strings.Contains(errs.String(), "Usage: flowdump") {
+		t.Errorf("no usage text: %s", errs.String())
+	}
+}
