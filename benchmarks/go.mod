@@ -1,0 +1,10 @@
+module github.com/flowkit/flow/benchmarks
+
+go 1.26
+
+require (
+	github.com/flowkit/flow v0.0.0
+	github.com/netsampler/goflow2/v2 v2.2.6
+)
+
+replace github.com/flowkit/flow => ../
