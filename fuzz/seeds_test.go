@@ -1,10 +1,10 @@
 package fuzz
 
 import (
-	"errors"
-	"flag"
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"flag"
 	"math/rand/v2"
 	"runtime"
 	"testing"
