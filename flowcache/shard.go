@@ -1,0 +1,406 @@
+package flowcache
+
+import (
+	"sync"
+
+	"github.com/flowkit/flow"
+)
+
+// nilIdx marks the end of an intrusive list.
+const nilIdx = -1
+
+// dirStats is what one direction of a flow has carried since its last report.
+type dirStats struct {
+	packets, bytes uint64
+	first, last    flow.Time // packet times
+	inIf, outIf    uint32
+	flags          uint16
+	vlan           uint16
+	minTTL, maxTTL uint8
+	tos            uint8
+	fin            bool
+	srcMAC, dstMAC flow.MAC
+}
+
+func (d *dirStats) add(p *Packet) {
+	if d.packets == 0 {
+		*d = dirStats{
+			first: p.Time, last: p.Time, inIf: p.InIf, outIf: p.OutIf, vlan: p.VLAN,
+			minTTL: p.TTL, maxTTL: p.TTL, tos: p.ToS, srcMAC: p.SrcMAC, dstMAC: p.DstMAC,
+			fin: d.fin, // the FIN of a flow reported by the active timeout still counts
+		}
+	} else {
+		d.first = min(d.first, p.Time)
+		d.last = max(d.last, p.Time)
+		d.minTTL = min(d.minTTL, p.TTL)
+		d.maxTTL = max(d.maxTTL, p.TTL)
+	}
+	d.packets++
+	d.bytes += uint64(p.Length)
+	d.flags |= p.TCPFlags
+}
+
+// entry is one flow: the fields an update touches, packed to fill as few cache lines as
+// possible. Its list links live apart, in small arrays that stay in the CPU caches (moving
+// an entry to a list's tail touches its neighbours, which are random flows), and so does
+// the reverse direction of a biflow, which a unidirectional cache does not need.
+type entry struct {
+	key        key
+	initiatorA bool // biflow: the initiator is the key's a side
+	ending     bool // on the end list
+	hash       uint64
+	seen       flow.Time // the cache's time at the last packet: orders lru
+	since      flow.Time // start of the current report period: orders the active list
+	endAt      flow.Time // deadline on the end list
+	fwd        dirStats  // the initiator's direction (the only one without Biflow)
+}
+
+// link is a node of an intrusive doubly linked list of entry indexes.
+type link struct{ prev, next int32 }
+
+type list struct{ head, tail int32 }
+
+// shard is one independently locked part of a cache.
+type shard struct {
+	mu      sync.Mutex
+	c       *Cache
+	slots   []uint64 // tag<<32 | entry index+1; 0 is empty
+	mask    uint32
+	entries []entry
+	rev     []dirStats // the responder's direction of each entry, in biflow mode
+	lruL    []link     // links of lru
+	tmL     []link     // links of the active list and of the end list (one at a time)
+	free    int32      // free entries, linked through lruL
+	lru     list       // ordered by seen
+	active  list       // ordered by since
+	ends    list       // ordered by endAt
+	live    int
+	now     flow.Time // the latest time observed: monotonic
+
+	created     uint64
+	expired     [6]uint64
+	packets     uint64
+	bytes       uint64
+	rec, revRec flow.Record // scratch for the Sink
+	_           [64]byte    // keep shards' locks on separate cache lines
+}
+
+func (s *shard) init(c *Cache, capacity int) {
+	s.c = c
+	n := 1
+	for n < 2*capacity {
+		n <<= 1
+	}
+	s.slots = make([]uint64, n)
+	s.mask = uint32(n - 1)
+	s.entries = make([]entry, capacity)
+	if c.cfg.Biflow {
+		s.rev = make([]dirStats, capacity)
+	}
+	s.lruL = make([]link, capacity)
+	s.tmL = make([]link, capacity)
+	for i := range s.lruL {
+		s.lruL[i].next = int32(i + 1)
+	}
+	s.lruL[capacity-1].next = nilIdx
+	s.free = 0
+	s.lru = list{nilIdx, nilIdx}
+	s.active = list{nilIdx, nilIdx}
+	s.ends = list{nilIdx, nilIdx}
+}
+
+// update meters a packet whose canonical key and hash are k and h; fwd tells whether it
+// travels from k's a side to its b side.
+func (s *shard) update(p *Packet, k *key, h uint64, fwd bool) {
+	s.advance(max(s.now, p.Time))
+	s.packets++
+	s.bytes += uint64(p.Length)
+
+	idx := s.lookup(k, h)
+	if idx == nilIdx {
+		idx = s.create(k, h, fwd)
+	} else {
+		s.lruMoveToTail(idx)
+	}
+	e := &s.entries[idx]
+	e.seen = s.now
+	d := 0
+	if s.c.cfg.Biflow && fwd != e.initiatorA {
+		d = 1
+	}
+	s.dir(idx, d).add(p)
+
+	if p.IPProto == 6 && p.TCPFlags&(tcpFIN|tcpRST) != 0 {
+		s.tcpEnd(idx, d, p.TCPFlags)
+	}
+}
+
+// tcpEnd handles a FIN or RST: a RST ends the flow; a FIN ends it once the other
+// direction has sent one too, which in biflow mode is the same entry and otherwise the
+// reverse flow's entry.
+func (s *shard) tcpEnd(idx int32, d int, flags uint16) {
+	e := &s.entries[idx]
+	if flags&tcpRST != 0 {
+		s.end(idx)
+		return
+	}
+	s.dir(idx, d).fin = true
+	if s.c.cfg.Biflow {
+		if e.fwd.fin && s.rev[idx].fin {
+			s.end(idx)
+		}
+		return
+	}
+	// The reverse flow's key differs only in famBA and hashes alike, so it is in this
+	// shard, near in the index.
+	rk := e.key
+	rk.fam ^= famBA
+	ridx := s.lookup(&rk, e.hash)
+	if ridx == nilIdx || !s.entries[ridx].fwd.fin {
+		return
+	}
+	s.end(ridx)
+	s.end(idx)
+}
+
+// end moves a flow to the end list, to be reported after EndWait.
+func (s *shard) end(idx int32) {
+	e := &s.entries[idx]
+	if e.ending {
+		return
+	}
+	s.unlink(&s.active, idx)
+	e.ending = true
+	e.endAt = s.now + flow.Time(s.c.cfg.EndWait)
+	s.link(&s.ends, idx)
+	if s.c.cfg.EndWait == 0 {
+		s.advance(s.now)
+	}
+}
+
+// advance moves the shard's time to now and reports what has expired by then.
+func (s *shard) advance(now flow.Time) {
+	if now > s.now {
+		s.now = now
+	}
+	now = s.now
+	idle := flow.Time(s.c.cfg.InactiveTimeout)
+	for s.lru.head != nilIdx && now-s.entries[s.lru.head].seen >= idle {
+		s.expire(s.lru.head, flow.EndIdle)
+	}
+	active := flow.Time(s.c.cfg.ActiveTimeout)
+	for s.active.head != nilIdx && now-s.entries[s.active.head].since >= active {
+		idx := s.active.head
+		s.report(idx, flow.EndActive)
+		e := &s.entries[idx]
+		e.fwd.packets = 0
+		if s.rev != nil {
+			s.rev[idx].packets = 0
+		}
+		e.since = now
+		s.unlink(&s.active, idx)
+		s.link(&s.active, idx)
+	}
+	for s.ends.head != nilIdx && now >= s.entries[s.ends.head].endAt {
+		s.expire(s.ends.head, flow.EndOfFlow)
+	}
+}
+
+// flush reports and removes every flow.
+func (s *shard) flush() {
+	for s.lru.head != nilIdx {
+		s.expire(s.lru.head, flow.EndForced)
+	}
+}
+
+// expire reports a flow and removes it.
+func (s *shard) expire(idx int32, why flow.EndReason) {
+	s.report(idx, why)
+	s.remove(idx)
+}
+
+// report hands the flow's current period to the Sink, unless it carried nothing (a flow
+// reported by the active timeout and silent since).
+func (s *shard) report(idx int32, why flow.EndReason) {
+	e := &s.entries[idx]
+	hasRev := s.rev != nil && s.rev[idx].packets > 0
+	if e.fwd.packets == 0 && !hasRev {
+		return
+	}
+	s.expired[why]++
+	s.fill(&s.rec, idx, 0, why)
+	var rev *flow.Record
+	if hasRev {
+		s.fill(&s.revRec, idx, 1, why)
+		rev = &s.revRec
+	}
+	s.c.cfg.Sink(&s.rec, rev)
+}
+
+// dir returns the counters of direction d (0 the initiator's, 1 the responder's) of a flow.
+func (s *shard) dir(idx int32, d int) *dirStats {
+	if d == 0 {
+		return &s.entries[idx].fwd
+	}
+	return &s.rev[idx]
+}
+
+// fill writes direction d of a flow into r.
+func (s *shard) fill(r *flow.Record, idx int32, d int, why flow.EndReason) {
+	e := &s.entries[idx]
+	k := &e.key
+	src, dst := addrFrom(k.a, k.fam&1 != 0), addrFrom(k.b, k.fam&2 != 0)
+	sport, dport := k.aPort, k.bPort
+	// The key is in canonical orientation. A unidirectional flow says its direction in
+	// famBA; in a biflow, direction 0 is the initiator's, whichever side that is.
+	aIsSrc := k.fam&famBA == 0
+	if s.c.cfg.Biflow {
+		aIsSrc = e.initiatorA == (d == 0)
+	}
+	if !aIsSrc {
+		src, dst, sport, dport = dst, src, dport, sport
+	}
+	ds := s.dir(idx, d)
+	*r = flow.Record{
+		SrcAddr: src, DstAddr: dst, SrcPort: sport, DstPort: dport, IPProto: k.proto,
+		Packets: ds.packets, Bytes: ds.bytes, Start: ds.first, End: ds.last,
+		InIf: ds.inIf, OutIf: ds.outIf, TCPFlags: ds.flags, ToS: ds.tos,
+		VLAN: ds.vlan, SrcMAC: ds.srcMAC, DstMAC: ds.dstMAC,
+		SamplingInterval: s.c.cfg.SamplingInterval, EndReason: why,
+	}
+	if r.SamplingInterval == 1 {
+		r.SamplingInterval = 0
+	}
+}
+
+// create takes a free entry for a new flow, evicting the least recently seen flow when
+// there is none.
+func (s *shard) create(k *key, h uint64, fwd bool) int32 {
+	if s.free == nilIdx {
+		s.expire(s.lru.head, flow.EndLackOfResources)
+	}
+	idx := s.free
+	e := &s.entries[idx]
+	s.free = s.lruL[idx].next
+	*e = entry{key: *k, hash: h, since: s.now, initiatorA: fwd}
+	if s.rev != nil {
+		s.rev[idx] = dirStats{}
+	}
+	s.insert(idx, h)
+	s.link(&s.lru, idx)
+	s.link(&s.active, idx)
+	s.live++
+	s.created++
+	return idx
+}
+
+// remove takes a flow out of the table and its lists and frees its entry.
+func (s *shard) remove(idx int32) {
+	e := &s.entries[idx]
+	s.delete(idx, e.hash)
+	s.unlink(&s.lru, idx)
+	if e.ending {
+		s.unlink(&s.ends, idx)
+	} else {
+		s.unlink(&s.active, idx)
+	}
+	s.lruL[idx].next = s.free
+	s.free = idx
+	s.live--
+}
+
+// The hash index: open addressing with linear probing over a power-of-two slot array at
+// most half full, deletion by backward shift (no tombstones, so probe sequences never
+// lengthen with churn). A slot keeps 32 bits of the hash next to the entry index, so a
+// probe only touches an entry whose hash matches.
+
+func (s *shard) lookup(k *key, h uint64) int32 {
+	tag := uint32(h)
+	for i := tag & s.mask; ; i = (i + 1) & s.mask {
+		v := s.slots[i]
+		if v == 0 {
+			return nilIdx
+		}
+		if uint32(v>>32) == tag {
+			idx := int32(uint32(v)) - 1
+			if s.entries[idx].key.equal(k) {
+				return idx
+			}
+		}
+	}
+}
+
+func (s *shard) insert(idx int32, h uint64) {
+	tag := uint32(h)
+	i := tag & s.mask
+	for s.slots[i] != 0 {
+		i = (i + 1) & s.mask
+	}
+	s.slots[i] = uint64(tag)<<32 | uint64(idx+1)
+}
+
+func (s *shard) delete(idx int32, h uint64) {
+	tag := uint32(h)
+	want := uint64(tag)<<32 | uint64(idx+1)
+	i := tag & s.mask
+	for s.slots[i] != want {
+		i = (i + 1) & s.mask
+	}
+	// Shift back every following slot of the cluster that may move closer to its home.
+	for j := (i + 1) & s.mask; s.slots[j] != 0; j = (j + 1) & s.mask {
+		home := uint32(s.slots[j]>>32) & s.mask
+		// The slot at j may fill the hole at i unless its home lies cyclically in (i, j].
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			s.slots[i] = s.slots[j]
+			i = j
+		}
+	}
+	s.slots[i] = 0
+}
+
+// Doubly linked lists of entry indexes. lru links through lruL; the active and end lists
+// share tmL, an entry being on one of them at a time.
+
+func (s *shard) links(l *list, idx int32) (prev, next *int32) {
+	ls := s.tmL
+	if l == &s.lru {
+		ls = s.lruL
+	}
+	return &ls[idx].prev, &ls[idx].next
+}
+
+func (s *shard) link(l *list, idx int32) {
+	prev, next := s.links(l, idx)
+	*prev, *next = l.tail, nilIdx
+	if l.tail != nilIdx {
+		_, tn := s.links(l, l.tail)
+		*tn = idx
+	} else {
+		l.head = idx
+	}
+	l.tail = idx
+}
+
+func (s *shard) unlink(l *list, idx int32) {
+	prev, next := s.links(l, idx)
+	if *prev != nilIdx {
+		_, pn := s.links(l, *prev)
+		*pn = *next
+	} else {
+		l.head = *next
+	}
+	if *next != nilIdx {
+		np, _ := s.links(l, *next)
+		*np = *prev
+	} else {
+		l.tail = *prev
+	}
+}
+
+func (s *shard) lruMoveToTail(idx int32) {
+	if s.lru.tail == idx {
+		return
+	}
+	s.unlink(&s.lru, idx)
+	s.link(&s.lru, idx)
+}
