@@ -1,6 +1,6 @@
 module github.com/flowkit/flow/benchmarks
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/flowkit/flow v0.0.0

@@ -2,7 +2,6 @@ package benchmarks
 
 import (
 	"bytes"
-	"encoding/binary"
 	"testing"
 
 	"github.com/flowkit/flow"
@@ -31,17 +30,7 @@ func TestNetFlow5Agree(t *testing.T) {
 		var r flow.Record
 		p.Flow(&r)
 		g := pkt.Records[i]
-		ip := func(v netflowlegacy.IPAddress) [4]byte {
-			var a [4]byte
-			binary.BigEndian.PutUint32(a[:], uint32(v))
-			return a
-		}
-		if ip(g.SrcAddr) != r.SrcAddr.As4() || ip(g.DstAddr) != r.DstAddr.As4() || ip(g.NextHop) != r.NextHop.As4() ||
-			uint64(g.DPkts) != r.Packets || uint64(g.DOctets) != r.Bytes ||
-			g.SrcPort != r.SrcPort || g.DstPort != r.DstPort || g.Proto != r.IPProto ||
-			uint32(g.Input) != r.InIf || uint32(g.Output) != r.OutIf || uint16(g.TCPFlags) != r.TCPFlags ||
-			uint32(g.SrcAS) != r.SrcAS || uint32(g.DstAS) != r.DstAS || g.SrcMask != r.SrcMask || g.DstMask != r.DstMask ||
-			h.Time(g.First) != r.Start || h.Time(g.Last) != r.End {
+		if !sameV5(&g, &r, &h) {
 			t.Errorf("record %d differs:\n goflow2 %+v\n flowkit %+v", i, g, r)
 		}
 	}
