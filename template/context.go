@@ -1,0 +1,133 @@
+package template
+
+import (
+	"net/netip"
+
+	"github.com/flowkit/flow"
+)
+
+// Context is what decoding a data record needs besides the record: who sent it, the times
+// of the message it came in, and the sampling and interface names the exporter's options
+// records announced. A codec keeps one per parser, sets its exported fields for every
+// message, and binds it to the cache with [Cache.Bind]; reusing it allocates nothing.
+type Context struct {
+	Protocol flow.Protocol
+	Exporter netip.Addr
+	// Domain is the observation domain ID or NetFlow v9 source ID of the message.
+	Domain uint32
+	// ExportTime is the message's export time.
+	ExportTime flow.Time
+	// Uptime is the exporter's uptime in milliseconds at ExportTime, for NetFlow v9
+	// (HasUptime true): sysUptime-relative record times count back from it.
+	Uptime    uint32
+	HasUptime bool
+	// BootTime is the exporter's boot time when known otherwise (IPFIX
+	// systemInitTimeMilliseconds), for flowStartSysUpTime and flowEndSysUpTime.
+	BootTime flow.Time
+
+	ex      *exporter
+	cache   *Cache
+	session Session
+	buf     []span
+
+	// What the last records looked up in the exporter's options state, valid while the
+	// state's generation is the same.
+	smGen, smID uint64
+	smDomain    uint32
+	smHas, smOK bool
+	smRate      uint32
+	nmGen       uint64
+	nmDomain    uint32
+	nmIdx       [2]uint32
+	nmName      [2]string
+	nmOK        [2]bool
+}
+
+// Bind points c at the options state of session s in the cache (sampling intervals,
+// interface names), for the records of one message. Call it after setting c's fields.
+func (ca *Cache) Bind(c *Context, s Session) {
+	c.cache, c.session = ca, s
+	c.ex = ca.exporter(s)
+}
+
+// spans returns where every field of rec lies, for a template with variable-length
+// fields. rec was measured by Template.Next, so every field is there.
+func (c *Context) spans(t *Template, rec []byte) []span {
+	if cap(c.buf) < len(t.Fields) {
+		c.buf = make([]span, len(t.Fields))
+	}
+	s := c.buf[:len(t.Fields)]
+	off := 0
+	for i, f := range t.Fields {
+		n, start, _ := fieldLen(rec, off, f.Length)
+		s[i] = span{start, start + n}
+		off = start + n
+	}
+	return s
+}
+
+// uptimeTime converts a flowStartSysUpTime or flowEndSysUpTime value (milliseconds of
+// exporter uptime) to wall-clock time. For NetFlow v9 it counts back from the export time
+// by the difference of the 32-bit uptimes, taken modulo 2^32 and read as signed so that the
+// counter's wrap every 49.7 days is crossed correctly and a record stamped a little after
+// the header stays after it. For IPFIX it counts from the boot time (the record's own
+// systemInitTimeMilliseconds, else the Context's).
+func (c *Context) uptimeTime(v uint64, boot int64) flow.Time {
+	if c.HasUptime {
+		back := int64(int32(c.Uptime - uint32(v)))
+		return c.ExportTime - flow.Time(back*1e6)
+	}
+	if boot == 0 {
+		boot = int64(c.BootTime)
+	}
+	if boot == 0 {
+		return 0
+	}
+	return flow.Time(boot + int64(v)*1e6)
+}
+
+// sampling returns the sampling interval options records announced for the sampler of a
+// record (when it names one) or for its domain, or 0.
+func (c *Context) sampling(id uint64, has bool) uint32 {
+	ex := c.ex
+	gen := ex.gen.Load()
+	if c.smOK && c.smGen == gen && c.smID == id && c.smHas == has && c.smDomain == c.Domain {
+		return c.smRate
+	}
+	ex.mu.RLock()
+	var rate uint32
+	ok := false
+	if has {
+		rate, ok = ex.samplers[samplerKey{c.Domain, id}]
+	}
+	if !ok {
+		rate = ex.defaults[c.Domain]
+	}
+	ex.mu.RUnlock()
+	c.smGen, c.smID, c.smHas, c.smDomain, c.smRate, c.smOK = gen, id, has, c.Domain, rate, true
+	return rate
+}
+
+// ifName returns the name options records gave an interface, or "".
+func (c *Context) ifName(idx uint32) string {
+	if idx == 0 {
+		return ""
+	}
+	ex := c.ex
+	gen := ex.gen.Load()
+	if c.nmGen != gen || c.nmDomain != c.Domain {
+		c.nmGen, c.nmDomain, c.nmOK = gen, c.Domain, [2]bool{}
+	}
+	for i := range c.nmIdx {
+		if c.nmOK[i] && c.nmIdx[i] == idx {
+			return c.nmName[i]
+		}
+	}
+	ex.mu.RLock()
+	name := ex.ifNames[ifKey{c.Domain, idx}]
+	ex.mu.RUnlock()
+	// Keep the two most recent: records mostly alternate between an input and an output.
+	c.nmIdx[1], c.nmName[1], c.nmOK[1] = c.nmIdx[0], c.nmName[0], c.nmOK[0]
+	c.nmIdx[0], c.nmName[0], c.nmOK[0] = idx, name, true
+	return name
+}

@@ -1,0 +1,444 @@
+package template
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/flowkit/flow"
+)
+
+// opcode says what one field of a record does to a flow.Record: which field it sets and
+// how its bytes convert. The decode plan of a template is a slice of them, worked out once
+// when the template is learnt, so that decoding a record walks the slice instead of looking
+// fields up in the registry.
+type opcode uint8
+
+const (
+	opNone opcode = iota
+	opSrcAddr4
+	opSrcAddr6
+	opDstAddr4
+	opDstAddr6
+	opNextHop4
+	opNextHop6
+	opBGPNextHop4
+	opBGPNextHop6
+	opBytes
+	opPackets
+	opProto
+	opToS
+	opDSCP
+	opTCPFlags
+	opSrcPort
+	opDstPort
+	opICMPType
+	opICMPCode
+	opInIf
+	opOutIf
+	opSrcAS
+	opDstAS
+	opSrcMask
+	opDstMask
+	opVLAN
+	opOutVLAN
+	opSrcMAC
+	opDstMAC
+	opDirection
+	opEndReason
+	opMPLSLabel
+	opEngineType
+	opEngineID
+	opStartUptime
+	opEndUptime
+	opStartSec
+	opEndSec
+	opStartMs
+	opEndMs
+	opStartNTP
+	opEndNTP
+	opStartDelta
+	opEndDelta
+	opDurationMs
+	opDurationUs
+	opSampling
+	opSampler
+	opBoot
+)
+
+// target is the part of a flow.Record (or of its derivation) a field feeds. Several
+// elements can feed one target (octetDeltaCount, octetTotalCount, initiatorOctets all give
+// Bytes); the plan keeps the best-ranked one a template has.
+type target uint8
+
+const (
+	tNone target = iota
+	tSrcAddr
+	tDstAddr
+	tNextHop
+	tBGPNextHop
+	tBytes
+	tPackets
+	tProto
+	tToS
+	tTCPFlags
+	tSrcPort
+	tDstPort
+	tICMPType
+	tICMPCode
+	tInIf
+	tOutIf
+	tSrcAS
+	tDstAS
+	tSrcMask
+	tDstMask
+	tVLAN
+	tOutVLAN
+	tSrcMAC
+	tDstMAC
+	tDirection
+	tEndReason
+	tMPLSLabel
+	tEngineType
+	tEngineID
+	tStart
+	tEnd
+	tDuration
+	tSampling
+	tSampler
+	tBoot
+	numTargets
+)
+
+// mapping says what an element does: the opcode, the target it feeds, its rank among the
+// elements feeding that target (0 best), and the field lengths it accepts (an element sent
+// with another length is left to raw access).
+type mapping struct {
+	op       opcode
+	target   target
+	rank     uint8
+	min, max uint16
+}
+
+func m(op opcode, t target, rank uint8, min, max uint16) mapping {
+	return mapping{op: op, target: t, rank: rank, min: min, max: max}
+}
+
+// mappings lists the IANA elements (NetFlow v9 field types share the numbers) that set
+// part of a flow.Record. Unsigned integers are accepted in any width from 1 to 8 bytes
+// (reduced-size encoding) and narrowed to the record's field.
+var mappings = map[uint16]mapping{
+	8:   m(opSrcAddr4, tSrcAddr, 0, 4, 4),         // sourceIPv4Address
+	27:  m(opSrcAddr6, tSrcAddr, 0, 16, 16),       // sourceIPv6Address
+	12:  m(opDstAddr4, tDstAddr, 0, 4, 4),         // destinationIPv4Address
+	28:  m(opDstAddr6, tDstAddr, 0, 16, 16),       // destinationIPv6Address
+	15:  m(opNextHop4, tNextHop, 0, 4, 4),         // ipNextHopIPv4Address
+	62:  m(opNextHop6, tNextHop, 0, 16, 16),       // ipNextHopIPv6Address
+	18:  m(opBGPNextHop4, tBGPNextHop, 0, 4, 4),   // bgpNextHopIPv4Address
+	63:  m(opBGPNextHop6, tBGPNextHop, 0, 16, 16), // bgpNextHopIPv6Address
+	1:   m(opBytes, tBytes, 0, 1, 8),              // octetDeltaCount
+	85:  m(opBytes, tBytes, 1, 1, 8),              // octetTotalCount
+	23:  m(opBytes, tBytes, 2, 1, 8),              // postOctetDeltaCount (v9 OUT_BYTES)
+	231: m(opBytes, tBytes, 3, 1, 8),              // initiatorOctets (ASA NF_F_FWD_FLOW_DELTA_BYTES)
+	2:   m(opPackets, tPackets, 0, 1, 8),          // packetDeltaCount
+	86:  m(opPackets, tPackets, 1, 1, 8),          // packetTotalCount
+	24:  m(opPackets, tPackets, 2, 1, 8),          // postPacketDeltaCount (v9 OUT_PKTS)
+	298: m(opPackets, tPackets, 3, 1, 8),          // initiatorPackets
+	4:   m(opProto, tProto, 0, 1, 8),              // protocolIdentifier
+	5:   m(opToS, tToS, 0, 1, 8),                  // ipClassOfService
+	195: m(opDSCP, tToS, 1, 1, 8),                 // ipDiffServCodePoint
+	6:   m(opTCPFlags, tTCPFlags, 0, 1, 8),        // tcpControlBits
+	7:   m(opSrcPort, tSrcPort, 0, 1, 8),          // sourceTransportPort
+	180: m(opSrcPort, tSrcPort, 1, 1, 8),          // udpSourcePort
+	182: m(opSrcPort, tSrcPort, 1, 1, 8),          // tcpSourcePort
+	11:  m(opDstPort, tDstPort, 0, 1, 8),          // destinationTransportPort
+	181: m(opDstPort, tDstPort, 1, 1, 8),          // udpDestinationPort
+	183: m(opDstPort, tDstPort, 1, 1, 8),          // tcpDestinationPort
+	32:  m(opDstPort, tDstPort, 2, 1, 8),          // icmpTypeCodeIPv4
+	139: m(opDstPort, tDstPort, 2, 1, 8),          // icmpTypeCodeIPv6
+	176: m(opICMPType, tICMPType, 0, 1, 8),        // icmpTypeIPv4
+	178: m(opICMPType, tICMPType, 0, 1, 8),        // icmpTypeIPv6
+	177: m(opICMPCode, tICMPCode, 0, 1, 8),        // icmpCodeIPv4
+	179: m(opICMPCode, tICMPCode, 0, 1, 8),        // icmpCodeIPv6
+	10:  m(opInIf, tInIf, 0, 1, 8),                // ingressInterface
+	252: m(opInIf, tInIf, 1, 1, 8),                // ingressPhysicalInterface
+	14:  m(opOutIf, tOutIf, 0, 1, 8),              // egressInterface
+	253: m(opOutIf, tOutIf, 1, 1, 8),              // egressPhysicalInterface
+	16:  m(opSrcAS, tSrcAS, 0, 1, 8),              // bgpSourceAsNumber
+	17:  m(opDstAS, tDstAS, 0, 1, 8),              // bgpDestinationAsNumber
+	9:   m(opSrcMask, tSrcMask, 0, 1, 8),          // sourceIPv4PrefixLength
+	29:  m(opSrcMask, tSrcMask, 0, 1, 8),          // sourceIPv6PrefixLength
+	13:  m(opDstMask, tDstMask, 0, 1, 8),          // destinationIPv4PrefixLength
+	30:  m(opDstMask, tDstMask, 0, 1, 8),          // destinationIPv6PrefixLength
+	58:  m(opVLAN, tVLAN, 0, 1, 8),                // vlanId (v9 SRC_VLAN)
+	243: m(opVLAN, tVLAN, 1, 1, 8),                // dot1qVlanId
+	59:  m(opOutVLAN, tOutVLAN, 0, 1, 8),          // postVlanId (v9 DST_VLAN)
+	254: m(opOutVLAN, tOutVLAN, 1, 1, 8),          // postDot1qVlanId
+	56:  m(opSrcMAC, tSrcMAC, 0, 6, 6),            // sourceMacAddress (v9 IN_SRC_MAC)
+	81:  m(opSrcMAC, tSrcMAC, 1, 6, 6),            // postSourceMacAddress (v9 OUT_SRC_MAC)
+	80:  m(opDstMAC, tDstMAC, 0, 6, 6),            // destinationMacAddress (v9 IN_DST_MAC)
+	57:  m(opDstMAC, tDstMAC, 1, 6, 6),            // postDestinationMacAddress (v9 OUT_DST_MAC)
+	61:  m(opDirection, tDirection, 0, 1, 8),      // flowDirection
+	136: m(opEndReason, tEndReason, 0, 1, 8),      // flowEndReason
+	70:  m(opMPLSLabel, tMPLSLabel, 0, 3, 3),      // mplsTopLabelStackSection
+	38:  m(opEngineType, tEngineType, 0, 1, 8),    // engineType
+	39:  m(opEngineID, tEngineID, 0, 1, 8),        // engineId
+	156: m(opStartNTP, tStart, 0, 8, 8),           // flowStartNanoseconds
+	157: m(opEndNTP, tEnd, 0, 8, 8),               // flowEndNanoseconds
+	154: m(opStartNTP, tStart, 1, 8, 8),           // flowStartMicroseconds
+	155: m(opEndNTP, tEnd, 1, 8, 8),               // flowEndMicroseconds
+	152: m(opStartMs, tStart, 2, 1, 8),            // flowStartMilliseconds
+	153: m(opEndMs, tEnd, 2, 1, 8),                // flowEndMilliseconds
+	150: m(opStartSec, tStart, 3, 1, 8),           // flowStartSeconds
+	151: m(opEndSec, tEnd, 3, 1, 8),               // flowEndSeconds
+	22:  m(opStartUptime, tStart, 4, 1, 8),        // flowStartSysUpTime (v9 FIRST_SWITCHED)
+	21:  m(opEndUptime, tEnd, 4, 1, 8),            // flowEndSysUpTime (v9 LAST_SWITCHED)
+	158: m(opStartDelta, tStart, 5, 1, 8),         // flowStartDeltaMicroseconds
+	159: m(opEndDelta, tEnd, 5, 1, 8),             // flowEndDeltaMicroseconds
+	161: m(opDurationMs, tDuration, 0, 1, 8),      // flowDurationMilliseconds
+	162: m(opDurationUs, tDuration, 1, 1, 8),      // flowDurationMicroseconds
+	34:  m(opSampling, tSampling, 0, 1, 8),        // samplingInterval
+	50:  m(opSampling, tSampling, 1, 1, 8),        // samplerRandomInterval
+	302: m(opSampler, tSampler, 0, 1, 8),          // selectorId
+	48:  m(opSampler, tSampler, 1, 1, 8),          // samplerId (v9 FLOW_SAMPLER_ID)
+	160: m(opBoot, tBoot, 0, 1, 8),                // systemInitTimeMilliseconds
+}
+
+// v9ScopeInterface is the NetFlow v9 scope type of an interface: its value is an ifIndex.
+const v9ScopeInterface = 2
+
+// op is one step of a decode plan.
+type op struct {
+	off  uint16 // offset of the value in a record of a fixed-length template
+	n    uint16 // its length (fixed-length templates)
+	fi   uint16 // index of the field, for templates with variable-length fields
+	code opcode
+}
+
+// compile works out the record length and the decode plan.
+func (t *Template) compile() {
+	var chosen [numTargets]struct {
+		op   op
+		rank uint8
+		set  bool
+	}
+	off := 0
+	for i, f := range t.Fields {
+		if f.Length == VarLen {
+			t.variable = true
+			off++ // at least the length byte
+		} else {
+			off += int(f.Length)
+		}
+		mp, ok := t.mappingOf(i, f)
+		if !ok || f.Length == VarLen || f.Length < mp.min || f.Length > mp.max {
+			continue
+		}
+		c := &chosen[mp.target]
+		if c.set && c.rank <= mp.rank {
+			continue
+		}
+		c.set, c.rank = true, mp.rank
+		c.op = op{off: uint16(min(off-int(f.Length), 0xffff)), n: f.Length, fi: uint16(i), code: mp.op}
+	}
+	t.minLen = off
+	// ICMP type and code fill in the destination port only when no port field does.
+	if chosen[tDstPort].set {
+		chosen[tICMPType].set, chosen[tICMPCode].set = false, false
+	}
+	for _, c := range chosen {
+		if c.set {
+			t.ops = append(t.ops, c.op)
+		}
+	}
+	// Wire order: decoding walks the record front to back.
+	for i := 1; i < len(t.ops); i++ {
+		for j := i; j > 0 && t.ops[j].fi < t.ops[j-1].fi; j-- {
+			t.ops[j], t.ops[j-1] = t.ops[j-1], t.ops[j]
+		}
+	}
+	if t.minLen > 0xffff {
+		// No record of this template fits a message; it decodes nothing.
+		t.ops = nil
+	}
+	if t.Kind == Options {
+		t.opts = t.compileOptions()
+	}
+}
+
+// mappingOf returns what field i does to a flow.Record.
+func (t *Template) mappingOf(i int, f Field) (mapping, bool) {
+	if f.Enterprise != 0 {
+		return mapping{}, false
+	}
+	if i < t.ScopeCount && t.Protocol == flow.NetFlow9 {
+		// v9 scope fields are numbered apart: only the interface scope means something
+		// to a flow.Record.
+		if f.ID == v9ScopeInterface {
+			return m(opInIf, tInIf, 0, 1, 8), true
+		}
+		return mapping{}, false
+	}
+	mp, ok := mappings[f.ID]
+	return mp, ok
+}
+
+// span is where a field's value is in one record of a template with variable-length fields.
+type span struct{ start, end int }
+
+// Fill decodes rec, one record of t, into r, overwriting every field of r. rec must hold a
+// whole record as [Template.Next] measured it. Times relative to the exporter's uptime or
+// the export time are made absolute with c; sampling intervals and interface names that
+// options records announced are applied from c's exporter state.
+func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
+	*r = flow.Record{}
+	r.Protocol, r.Exporter, r.Domain = c.Protocol, c.Exporter, c.Domain
+
+	var spans []span
+	if t.variable {
+		spans = c.spans(t, rec)
+	}
+	var (
+		startUp, endUp     uint64
+		hasStartUp, hasEnd bool
+		hasEndUp           bool
+		boot, dur          int64
+		hasDur             bool
+		sampler            uint64
+		hasSampler         bool
+	)
+	for i := range t.ops {
+		o := &t.ops[i]
+		var b []byte
+		if spans == nil {
+			b = rec[o.off : o.off+o.n]
+		} else {
+			s := spans[o.fi]
+			b = rec[s.start:s.end]
+		}
+		switch o.code {
+		case opSrcAddr4:
+			r.SrcAddr = netip.AddrFrom4([4]byte(b))
+		case opSrcAddr6:
+			r.SrcAddr = netip.AddrFrom16([16]byte(b))
+		case opDstAddr4:
+			r.DstAddr = netip.AddrFrom4([4]byte(b))
+		case opDstAddr6:
+			r.DstAddr = netip.AddrFrom16([16]byte(b))
+		case opNextHop4:
+			r.NextHop = netip.AddrFrom4([4]byte(b))
+		case opNextHop6:
+			r.NextHop = netip.AddrFrom16([16]byte(b))
+		case opBGPNextHop4:
+			r.BGPNextHop = netip.AddrFrom4([4]byte(b))
+		case opBGPNextHop6:
+			r.BGPNextHop = netip.AddrFrom16([16]byte(b))
+		case opBytes:
+			r.Bytes = Unsigned(b)
+		case opPackets:
+			r.Packets = Unsigned(b)
+		case opProto:
+			r.IPProto = uint8(Unsigned(b))
+		case opToS:
+			r.ToS = uint8(Unsigned(b))
+		case opDSCP:
+			r.ToS = uint8(Unsigned(b)) << 2
+		case opTCPFlags:
+			r.TCPFlags = uint16(Unsigned(b))
+		case opSrcPort:
+			r.SrcPort = uint16(Unsigned(b))
+		case opDstPort:
+			r.DstPort = uint16(Unsigned(b))
+		case opICMPType:
+			r.DstPort = r.DstPort&0xff | uint16(Unsigned(b))<<8
+		case opICMPCode:
+			r.DstPort = r.DstPort&0xff00 | uint16(uint8(Unsigned(b)))
+		case opInIf:
+			r.InIf = uint32(Unsigned(b))
+		case opOutIf:
+			r.OutIf = uint32(Unsigned(b))
+		case opSrcAS:
+			r.SrcAS = uint32(Unsigned(b))
+		case opDstAS:
+			r.DstAS = uint32(Unsigned(b))
+		case opSrcMask:
+			r.SrcMask = uint8(Unsigned(b))
+		case opDstMask:
+			r.DstMask = uint8(Unsigned(b))
+		case opVLAN:
+			r.VLAN = uint16(Unsigned(b)) & 0xfff
+		case opOutVLAN:
+			r.OutVLAN = uint16(Unsigned(b)) & 0xfff
+		case opSrcMAC:
+			r.SrcMAC = flow.MAC(b)
+		case opDstMAC:
+			r.DstMAC = flow.MAC(b)
+		case opDirection:
+			switch Unsigned(b) {
+			case 0:
+				r.Direction = flow.Ingress
+			case 1:
+				r.Direction = flow.Egress
+			}
+		case opEndReason:
+			if v := Unsigned(b); v <= uint64(flow.EndLackOfResources) {
+				r.EndReason = flow.EndReason(v)
+			}
+		case opMPLSLabel:
+			r.MPLSLabel = uint32(b[0])<<12 | uint32(b[1])<<4 | uint32(b[2])>>4
+		case opEngineType:
+			r.EngineType = uint8(Unsigned(b))
+		case opEngineID:
+			r.EngineID = uint8(Unsigned(b))
+		case opStartUptime:
+			startUp, hasStartUp = Unsigned(b), true
+		case opEndUptime:
+			endUp, hasEndUp = Unsigned(b), true
+		case opStartSec:
+			r.Start = flow.Time(int64(Unsigned(b)) * 1e9)
+		case opEndSec:
+			r.End, hasEnd = flow.Time(int64(Unsigned(b))*1e9), true
+		case opStartMs:
+			r.Start = flow.Time(int64(Unsigned(b)) * 1e6)
+		case opEndMs:
+			r.End, hasEnd = flow.Time(int64(Unsigned(b))*1e6), true
+		case opStartNTP:
+			r.Start = ntpTime(binary.BigEndian.Uint64(b))
+		case opEndNTP:
+			r.End, hasEnd = ntpTime(binary.BigEndian.Uint64(b)), true
+		case opStartDelta:
+			r.Start = c.ExportTime - flow.Time(int64(Unsigned(b))*1e3)
+		case opEndDelta:
+			r.End, hasEnd = c.ExportTime-flow.Time(int64(Unsigned(b))*1e3), true
+		case opDurationMs:
+			dur, hasDur = int64(Unsigned(b))*1e6, true
+		case opDurationUs:
+			dur, hasDur = int64(Unsigned(b))*1e3, true
+		case opSampling:
+			r.SamplingInterval = uint32(min(Unsigned(b), 0xffffffff))
+		case opSampler:
+			sampler, hasSampler = Unsigned(b), true
+		case opBoot:
+			boot = int64(Unsigned(b)) * 1e6
+		}
+	}
+	if hasStartUp {
+		r.Start = c.uptimeTime(startUp, boot)
+	}
+	if hasEndUp {
+		r.End, hasEnd = c.uptimeTime(endUp, boot), true
+	}
+	if hasDur {
+		switch {
+		case r.Start != 0 && !hasEnd:
+			r.End = r.Start + flow.Time(dur)
+		case r.Start == 0 && r.End != 0:
+			r.Start = r.End - flow.Time(dur)
+		}
+	}
+	if r.SamplingInterval == 0 && c.ex != nil {
+		r.SamplingInterval = c.sampling(sampler, hasSampler)
+	}
+	if c.ex != nil && c.ex.hasNames.Load() {
+		r.InIfName, r.OutIfName = c.ifName(r.InIf), c.ifName(r.OutIf)
+	}
+}
