@@ -46,9 +46,17 @@ type Context struct {
 // Bind points c at the options state of session s in the cache (sampling intervals,
 // interface names), for the records of one message. Call it after setting c's fields.
 func (ca *Cache) Bind(c *Context, s Session) {
-	c.cache, c.session = ca, s
-	c.ex = ca.exporter(s)
+	ex := ca.exporter(s)
+	if ex != c.ex {
+		c.smOK, c.nmOK = false, [2]bool{}
+	}
+	c.cache, c.session, c.ex = ca, s, ex
 }
+
+// Bound reports whether the session c was bound to had state in the cache at [Cache.Bind]
+// (or gained some since, through ApplyOptions). A codec that learns the first template
+// of a session binds again so that options apply at once.
+func (c *Context) Bound() bool { return c.ex != nil }
 
 // spans returns where every field of rec lies, for a template with variable-length
 // fields. rec was measured by Template.Next, so every field is there.
