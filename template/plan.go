@@ -67,15 +67,21 @@ const (
 
 // target is the part of a flow.Record (or of its derivation) a field feeds. Several
 // elements can feed one target (octetDeltaCount, octetTotalCount, initiatorOctets all give
-// Bytes); the plan keeps the best-ranked one a template has.
+// Bytes); the plan keeps the best-ranked one a template has. IPv4 and IPv6 addresses are
+// targets of their own: templates that carry both families (Cisco IOS XR sends one template
+// for both, the other family zero) keep both, and the non-zero value wins at decode time.
 type target uint8
 
 const (
 	tNone target = iota
-	tSrcAddr
-	tDstAddr
-	tNextHop
-	tBGPNextHop
+	tSrcAddr4
+	tSrcAddr6
+	tDstAddr4
+	tDstAddr6
+	tNextHop4
+	tNextHop6
+	tBGPNextHop4
+	tBGPNextHop6
 	tBytes
 	tPackets
 	tProto
@@ -127,80 +133,80 @@ func m(op opcode, t target, rank uint8, min, max uint16) mapping {
 // part of a flow.Record. Unsigned integers are accepted in any width from 1 to 8 bytes
 // (reduced-size encoding) and narrowed to the record's field.
 var mappings = map[uint16]mapping{
-	8:   m(opSrcAddr4, tSrcAddr, 0, 4, 4),         // sourceIPv4Address
-	27:  m(opSrcAddr6, tSrcAddr, 0, 16, 16),       // sourceIPv6Address
-	12:  m(opDstAddr4, tDstAddr, 0, 4, 4),         // destinationIPv4Address
-	28:  m(opDstAddr6, tDstAddr, 0, 16, 16),       // destinationIPv6Address
-	15:  m(opNextHop4, tNextHop, 0, 4, 4),         // ipNextHopIPv4Address
-	62:  m(opNextHop6, tNextHop, 0, 16, 16),       // ipNextHopIPv6Address
-	18:  m(opBGPNextHop4, tBGPNextHop, 0, 4, 4),   // bgpNextHopIPv4Address
-	63:  m(opBGPNextHop6, tBGPNextHop, 0, 16, 16), // bgpNextHopIPv6Address
-	1:   m(opBytes, tBytes, 0, 1, 8),              // octetDeltaCount
-	85:  m(opBytes, tBytes, 1, 1, 8),              // octetTotalCount
-	23:  m(opBytes, tBytes, 2, 1, 8),              // postOctetDeltaCount (v9 OUT_BYTES)
-	231: m(opBytes, tBytes, 3, 1, 8),              // initiatorOctets (ASA NF_F_FWD_FLOW_DELTA_BYTES)
-	2:   m(opPackets, tPackets, 0, 1, 8),          // packetDeltaCount
-	86:  m(opPackets, tPackets, 1, 1, 8),          // packetTotalCount
-	24:  m(opPackets, tPackets, 2, 1, 8),          // postPacketDeltaCount (v9 OUT_PKTS)
-	298: m(opPackets, tPackets, 3, 1, 8),          // initiatorPackets
-	4:   m(opProto, tProto, 0, 1, 8),              // protocolIdentifier
-	5:   m(opToS, tToS, 0, 1, 8),                  // ipClassOfService
-	195: m(opDSCP, tToS, 1, 1, 8),                 // ipDiffServCodePoint
-	6:   m(opTCPFlags, tTCPFlags, 0, 1, 8),        // tcpControlBits
-	7:   m(opSrcPort, tSrcPort, 0, 1, 8),          // sourceTransportPort
-	180: m(opSrcPort, tSrcPort, 1, 1, 8),          // udpSourcePort
-	182: m(opSrcPort, tSrcPort, 1, 1, 8),          // tcpSourcePort
-	11:  m(opDstPort, tDstPort, 0, 1, 8),          // destinationTransportPort
-	181: m(opDstPort, tDstPort, 1, 1, 8),          // udpDestinationPort
-	183: m(opDstPort, tDstPort, 1, 1, 8),          // tcpDestinationPort
-	32:  m(opDstPort, tDstPort, 2, 1, 8),          // icmpTypeCodeIPv4
-	139: m(opDstPort, tDstPort, 2, 1, 8),          // icmpTypeCodeIPv6
-	176: m(opICMPType, tICMPType, 0, 1, 8),        // icmpTypeIPv4
-	178: m(opICMPType, tICMPType, 0, 1, 8),        // icmpTypeIPv6
-	177: m(opICMPCode, tICMPCode, 0, 1, 8),        // icmpCodeIPv4
-	179: m(opICMPCode, tICMPCode, 0, 1, 8),        // icmpCodeIPv6
-	10:  m(opInIf, tInIf, 0, 1, 8),                // ingressInterface
-	252: m(opInIf, tInIf, 1, 1, 8),                // ingressPhysicalInterface
-	14:  m(opOutIf, tOutIf, 0, 1, 8),              // egressInterface
-	253: m(opOutIf, tOutIf, 1, 1, 8),              // egressPhysicalInterface
-	16:  m(opSrcAS, tSrcAS, 0, 1, 8),              // bgpSourceAsNumber
-	17:  m(opDstAS, tDstAS, 0, 1, 8),              // bgpDestinationAsNumber
-	9:   m(opSrcMask, tSrcMask, 0, 1, 8),          // sourceIPv4PrefixLength
-	29:  m(opSrcMask, tSrcMask, 0, 1, 8),          // sourceIPv6PrefixLength
-	13:  m(opDstMask, tDstMask, 0, 1, 8),          // destinationIPv4PrefixLength
-	30:  m(opDstMask, tDstMask, 0, 1, 8),          // destinationIPv6PrefixLength
-	58:  m(opVLAN, tVLAN, 0, 1, 8),                // vlanId (v9 SRC_VLAN)
-	243: m(opVLAN, tVLAN, 1, 1, 8),                // dot1qVlanId
-	59:  m(opOutVLAN, tOutVLAN, 0, 1, 8),          // postVlanId (v9 DST_VLAN)
-	254: m(opOutVLAN, tOutVLAN, 1, 1, 8),          // postDot1qVlanId
-	56:  m(opSrcMAC, tSrcMAC, 0, 6, 6),            // sourceMacAddress (v9 IN_SRC_MAC)
-	81:  m(opSrcMAC, tSrcMAC, 1, 6, 6),            // postSourceMacAddress (v9 OUT_SRC_MAC)
-	80:  m(opDstMAC, tDstMAC, 0, 6, 6),            // destinationMacAddress (v9 IN_DST_MAC)
-	57:  m(opDstMAC, tDstMAC, 1, 6, 6),            // postDestinationMacAddress (v9 OUT_DST_MAC)
-	61:  m(opDirection, tDirection, 0, 1, 8),      // flowDirection
-	136: m(opEndReason, tEndReason, 0, 1, 8),      // flowEndReason
-	70:  m(opMPLSLabel, tMPLSLabel, 0, 3, 3),      // mplsTopLabelStackSection
-	38:  m(opEngineType, tEngineType, 0, 1, 8),    // engineType
-	39:  m(opEngineID, tEngineID, 0, 1, 8),        // engineId
-	156: m(opStartNTP, tStart, 0, 8, 8),           // flowStartNanoseconds
-	157: m(opEndNTP, tEnd, 0, 8, 8),               // flowEndNanoseconds
-	154: m(opStartNTP, tStart, 1, 8, 8),           // flowStartMicroseconds
-	155: m(opEndNTP, tEnd, 1, 8, 8),               // flowEndMicroseconds
-	152: m(opStartMs, tStart, 2, 1, 8),            // flowStartMilliseconds
-	153: m(opEndMs, tEnd, 2, 1, 8),                // flowEndMilliseconds
-	150: m(opStartSec, tStart, 3, 1, 8),           // flowStartSeconds
-	151: m(opEndSec, tEnd, 3, 1, 8),               // flowEndSeconds
-	22:  m(opStartUptime, tStart, 4, 1, 8),        // flowStartSysUpTime (v9 FIRST_SWITCHED)
-	21:  m(opEndUptime, tEnd, 4, 1, 8),            // flowEndSysUpTime (v9 LAST_SWITCHED)
-	158: m(opStartDelta, tStart, 5, 1, 8),         // flowStartDeltaMicroseconds
-	159: m(opEndDelta, tEnd, 5, 1, 8),             // flowEndDeltaMicroseconds
-	161: m(opDurationMs, tDuration, 0, 1, 8),      // flowDurationMilliseconds
-	162: m(opDurationUs, tDuration, 1, 1, 8),      // flowDurationMicroseconds
-	34:  m(opSampling, tSampling, 0, 1, 8),        // samplingInterval
-	50:  m(opSampling, tSampling, 1, 1, 8),        // samplerRandomInterval
-	302: m(opSampler, tSampler, 0, 1, 8),          // selectorId
-	48:  m(opSampler, tSampler, 1, 1, 8),          // samplerId (v9 FLOW_SAMPLER_ID)
-	160: m(opBoot, tBoot, 0, 1, 8),                // systemInitTimeMilliseconds
+	8:   m(opSrcAddr4, tSrcAddr4, 0, 4, 4),         // sourceIPv4Address
+	27:  m(opSrcAddr6, tSrcAddr6, 0, 16, 16),       // sourceIPv6Address
+	12:  m(opDstAddr4, tDstAddr4, 0, 4, 4),         // destinationIPv4Address
+	28:  m(opDstAddr6, tDstAddr6, 0, 16, 16),       // destinationIPv6Address
+	15:  m(opNextHop4, tNextHop4, 0, 4, 4),         // ipNextHopIPv4Address
+	62:  m(opNextHop6, tNextHop6, 0, 16, 16),       // ipNextHopIPv6Address
+	18:  m(opBGPNextHop4, tBGPNextHop4, 0, 4, 4),   // bgpNextHopIPv4Address
+	63:  m(opBGPNextHop6, tBGPNextHop6, 0, 16, 16), // bgpNextHopIPv6Address
+	1:   m(opBytes, tBytes, 0, 1, 8),               // octetDeltaCount
+	85:  m(opBytes, tBytes, 1, 1, 8),               // octetTotalCount
+	23:  m(opBytes, tBytes, 2, 1, 8),               // postOctetDeltaCount (v9 OUT_BYTES)
+	231: m(opBytes, tBytes, 3, 1, 8),               // initiatorOctets (ASA NF_F_FWD_FLOW_DELTA_BYTES)
+	2:   m(opPackets, tPackets, 0, 1, 8),           // packetDeltaCount
+	86:  m(opPackets, tPackets, 1, 1, 8),           // packetTotalCount
+	24:  m(opPackets, tPackets, 2, 1, 8),           // postPacketDeltaCount (v9 OUT_PKTS)
+	298: m(opPackets, tPackets, 3, 1, 8),           // initiatorPackets
+	4:   m(opProto, tProto, 0, 1, 8),               // protocolIdentifier
+	5:   m(opToS, tToS, 0, 1, 8),                   // ipClassOfService
+	195: m(opDSCP, tToS, 1, 1, 8),                  // ipDiffServCodePoint
+	6:   m(opTCPFlags, tTCPFlags, 0, 1, 8),         // tcpControlBits
+	7:   m(opSrcPort, tSrcPort, 0, 1, 8),           // sourceTransportPort
+	180: m(opSrcPort, tSrcPort, 1, 1, 8),           // udpSourcePort
+	182: m(opSrcPort, tSrcPort, 1, 1, 8),           // tcpSourcePort
+	11:  m(opDstPort, tDstPort, 0, 1, 8),           // destinationTransportPort
+	181: m(opDstPort, tDstPort, 1, 1, 8),           // udpDestinationPort
+	183: m(opDstPort, tDstPort, 1, 1, 8),           // tcpDestinationPort
+	32:  m(opDstPort, tDstPort, 2, 1, 8),           // icmpTypeCodeIPv4
+	139: m(opDstPort, tDstPort, 2, 1, 8),           // icmpTypeCodeIPv6
+	176: m(opICMPType, tICMPType, 0, 1, 8),         // icmpTypeIPv4
+	178: m(opICMPType, tICMPType, 0, 1, 8),         // icmpTypeIPv6
+	177: m(opICMPCode, tICMPCode, 0, 1, 8),         // icmpCodeIPv4
+	179: m(opICMPCode, tICMPCode, 0, 1, 8),         // icmpCodeIPv6
+	10:  m(opInIf, tInIf, 0, 1, 8),                 // ingressInterface
+	252: m(opInIf, tInIf, 1, 1, 8),                 // ingressPhysicalInterface
+	14:  m(opOutIf, tOutIf, 0, 1, 8),               // egressInterface
+	253: m(opOutIf, tOutIf, 1, 1, 8),               // egressPhysicalInterface
+	16:  m(opSrcAS, tSrcAS, 0, 1, 8),               // bgpSourceAsNumber
+	17:  m(opDstAS, tDstAS, 0, 1, 8),               // bgpDestinationAsNumber
+	9:   m(opSrcMask, tSrcMask, 0, 1, 8),           // sourceIPv4PrefixLength
+	29:  m(opSrcMask, tSrcMask, 0, 1, 8),           // sourceIPv6PrefixLength
+	13:  m(opDstMask, tDstMask, 0, 1, 8),           // destinationIPv4PrefixLength
+	30:  m(opDstMask, tDstMask, 0, 1, 8),           // destinationIPv6PrefixLength
+	58:  m(opVLAN, tVLAN, 0, 1, 8),                 // vlanId (v9 SRC_VLAN)
+	243: m(opVLAN, tVLAN, 1, 1, 8),                 // dot1qVlanId
+	59:  m(opOutVLAN, tOutVLAN, 0, 1, 8),           // postVlanId (v9 DST_VLAN)
+	254: m(opOutVLAN, tOutVLAN, 1, 1, 8),           // postDot1qVlanId
+	56:  m(opSrcMAC, tSrcMAC, 0, 6, 6),             // sourceMacAddress (v9 IN_SRC_MAC)
+	81:  m(opSrcMAC, tSrcMAC, 1, 6, 6),             // postSourceMacAddress (v9 OUT_SRC_MAC)
+	80:  m(opDstMAC, tDstMAC, 0, 6, 6),             // destinationMacAddress (v9 IN_DST_MAC)
+	57:  m(opDstMAC, tDstMAC, 1, 6, 6),             // postDestinationMacAddress (v9 OUT_DST_MAC)
+	61:  m(opDirection, tDirection, 0, 1, 8),       // flowDirection
+	136: m(opEndReason, tEndReason, 0, 1, 8),       // flowEndReason
+	70:  m(opMPLSLabel, tMPLSLabel, 0, 3, 3),       // mplsTopLabelStackSection
+	38:  m(opEngineType, tEngineType, 0, 1, 8),     // engineType
+	39:  m(opEngineID, tEngineID, 0, 1, 8),         // engineId
+	156: m(opStartNTP, tStart, 0, 8, 8),            // flowStartNanoseconds
+	157: m(opEndNTP, tEnd, 0, 8, 8),                // flowEndNanoseconds
+	154: m(opStartNTP, tStart, 1, 8, 8),            // flowStartMicroseconds
+	155: m(opEndNTP, tEnd, 1, 8, 8),                // flowEndMicroseconds
+	152: m(opStartMs, tStart, 2, 1, 8),             // flowStartMilliseconds
+	153: m(opEndMs, tEnd, 2, 1, 8),                 // flowEndMilliseconds
+	150: m(opStartSec, tStart, 3, 1, 8),            // flowStartSeconds
+	151: m(opEndSec, tEnd, 3, 1, 8),                // flowEndSeconds
+	22:  m(opStartUptime, tStart, 4, 1, 8),         // flowStartSysUpTime (v9 FIRST_SWITCHED)
+	21:  m(opEndUptime, tEnd, 4, 1, 8),             // flowEndSysUpTime (v9 LAST_SWITCHED)
+	158: m(opStartDelta, tStart, 5, 1, 8),          // flowStartDeltaMicroseconds
+	159: m(opEndDelta, tEnd, 5, 1, 8),              // flowEndDeltaMicroseconds
+	161: m(opDurationMs, tDuration, 0, 1, 8),       // flowDurationMilliseconds
+	162: m(opDurationUs, tDuration, 1, 1, 8),       // flowDurationMicroseconds
+	34:  m(opSampling, tSampling, 0, 1, 8),         // samplingInterval
+	50:  m(opSampling, tSampling, 1, 1, 8),         // samplerRandomInterval
+	302: m(opSampler, tSampler, 0, 1, 8),           // selectorId
+	48:  m(opSampler, tSampler, 1, 1, 8),           // samplerId (v9 FLOW_SAMPLER_ID)
+	160: m(opBoot, tBoot, 0, 1, 8),                 // systemInitTimeMilliseconds
 }
 
 // v9ScopeInterface is the NetFlow v9 scope type of an interface: its value is an ifIndex.
@@ -317,21 +323,21 @@ func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
 		}
 		switch o.code {
 		case opSrcAddr4:
-			r.SrcAddr = netip.AddrFrom4([4]byte(b))
+			set4(&r.SrcAddr, b)
 		case opSrcAddr6:
-			r.SrcAddr = netip.AddrFrom16([16]byte(b))
+			set16(&r.SrcAddr, b)
 		case opDstAddr4:
-			r.DstAddr = netip.AddrFrom4([4]byte(b))
+			set4(&r.DstAddr, b)
 		case opDstAddr6:
-			r.DstAddr = netip.AddrFrom16([16]byte(b))
+			set16(&r.DstAddr, b)
 		case opNextHop4:
-			r.NextHop = netip.AddrFrom4([4]byte(b))
+			set4(&r.NextHop, b)
 		case opNextHop6:
-			r.NextHop = netip.AddrFrom16([16]byte(b))
+			set16(&r.NextHop, b)
 		case opBGPNextHop4:
-			r.BGPNextHop = netip.AddrFrom4([4]byte(b))
+			set4(&r.BGPNextHop, b)
 		case opBGPNextHop6:
-			r.BGPNextHop = netip.AddrFrom16([16]byte(b))
+			set16(&r.BGPNextHop, b)
 		case opBytes:
 			r.Bytes = Unsigned(b)
 		case opPackets:
@@ -440,5 +446,19 @@ func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
 	}
 	if c.ex != nil && c.ex.hasNames.Load() {
 		r.InIfName, r.OutIfName = c.ifName(r.InIf), c.ifName(r.OutIf)
+	}
+}
+
+// set4 stores an IPv4 address, unless it is 0.0.0.0 and the other family already gave one.
+func set4(a *netip.Addr, b []byte) {
+	if binary.BigEndian.Uint32(b) != 0 || !a.IsValid() {
+		*a = netip.AddrFrom4([4]byte(b))
+	}
+}
+
+// set16 stores an IPv6 address, unless it is :: and the other family already gave one.
+func set16(a *netip.Addr, b []byte) {
+	if binary.BigEndian.Uint64(b) != 0 || binary.BigEndian.Uint64(b[8:]) != 0 || !a.IsValid() {
+		*a = netip.AddrFrom16([16]byte(b))
 	}
 }
