@@ -167,10 +167,27 @@ func (p *Parser) Err() error { return p.err }
 // Held returns the number of data FlowSets of the packet held for lack of a template.
 func (p *Parser) Held() int { return p.held }
 
-func (p *Parser) fail(what string, off int, err error, detail string) {
-	if p.err == nil {
-		p.err = &flow.ParseError{Protocol: flow.NetFlow9, What: what, Offset: off, Err: err, Detail: detail}
+// fail records the first error after Start. The message is put together from parts
+// (strings and ints) in a stack buffer, so that an error costs few allocations.
+func (p *Parser) fail(off int, err error, detail ...any) {
+	if p.err != nil {
+		return
 	}
+	var buf [160]byte
+	what := "held FlowSet"
+	if p.relNext < 0 {
+		what = string(strconv.AppendInt(append(buf[:0], "FlowSet "...), int64(p.sets), 10))
+	}
+	b := buf[:0]
+	for _, d := range detail {
+		switch d := d.(type) {
+		case string:
+			b = append(b, d...)
+		case int:
+			b = strconv.AppendInt(b, int64(d), 10)
+		}
+	}
+	p.err = &flow.ParseError{Protocol: flow.NetFlow9, What: what, Offset: off, Err: err, Detail: string(b)}
 }
 
 // Next advances to the next data record, flow or options, and reports whether there is
@@ -262,14 +279,13 @@ func (p *Parser) nextSet() bool {
 		}
 		if length < 4 {
 			if !allZero(p.msg[off:]) {
-				p.fail(p.setName(), off, flow.ErrMalformed, "length "+strconv.Itoa(length)+" < 4")
+				p.fail(off, flow.ErrMalformed, "length ", length, " < 4")
 			}
 			p.next = len(p.msg) // zero padding to the end, or nothing more can be framed
 			continue
 		}
 		if off+length > len(p.msg) {
-			p.fail(p.setName(), off, flow.ErrTruncated,
-				"length "+strconv.Itoa(length)+", "+strconv.Itoa(len(p.msg)-off)+" bytes left")
+			p.fail(off, flow.ErrTruncated, "length ", length, ", ", len(p.msg)-off, " bytes left")
 			p.next = len(p.msg)
 			continue
 		}
@@ -315,13 +331,6 @@ func (p *Parser) nextReleased() bool {
 	return true
 }
 
-func (p *Parser) setName() string {
-	if p.relNext >= 0 {
-		return "held FlowSet"
-	}
-	return "FlowSet " + strconv.Itoa(p.sets)
-}
-
 func (p *Parser) key(id uint16) template.Key {
 	return template.Key{Session: p.session, Domain: p.hdr.SourceID, ID: id}
 }
@@ -344,14 +353,13 @@ func (p *Parser) templates(off, end int) {
 		count := int(binary.BigEndian.Uint16(p.msg[off+2:]))
 		if id < MinDataSetID {
 			if !allZero(p.msg[off:end]) {
-				p.fail(p.setName(), off, flow.ErrMalformed, "template ID "+strconv.Itoa(int(id))+" < 256")
+				p.fail(off, flow.ErrMalformed, "template ID ", int(id), " < 256")
 			}
 			return
 		}
 		off += 4
 		if count > (end-off)/4 {
-			p.fail(p.setName(), off-4, flow.ErrMalformed, "template "+strconv.Itoa(int(id))+" has "+
-				strconv.Itoa(count)+" fields, the FlowSet has room for "+strconv.Itoa((end-off)/4))
+			p.fail(off-4, flow.ErrMalformed, "template ", int(id), " has ", count, " fields, the FlowSet has room for ", (end-off)/4)
 			return
 		}
 		p.fields = p.fields[:0]
@@ -372,20 +380,20 @@ func (p *Parser) optionsTemplates(off, end int) {
 		optLen := int(binary.BigEndian.Uint16(p.msg[off+4:]))
 		if id < MinDataSetID {
 			if !allZero(p.msg[off:end]) {
-				p.fail(p.setName(), off, flow.ErrMalformed, "options template ID "+strconv.Itoa(int(id))+" < 256")
+				p.fail(off, flow.ErrMalformed, "options template ID ", int(id), " < 256")
 			}
 			return
 		}
 		if scopeLen%4 != 0 || optLen%4 != 0 {
-			p.fail(p.setName(), off, flow.ErrMalformed, "options template "+strconv.Itoa(int(id))+
-				": scope length "+strconv.Itoa(scopeLen)+" or option length "+strconv.Itoa(optLen)+" not a multiple of 4")
+			p.fail(off, flow.ErrMalformed, "options template ", int(id), ": scope length ", scopeLen,
+				" or option length ", optLen, " not a multiple of 4")
 			return
 		}
 		at := off
 		off += 6
 		if scopeLen+optLen > end-off {
-			p.fail(p.setName(), at, flow.ErrMalformed, "options template "+strconv.Itoa(int(id))+" has "+
-				strconv.Itoa(scopeLen+optLen)+" bytes of fields, the FlowSet has "+strconv.Itoa(end-off))
+			p.fail(at, flow.ErrMalformed, "options template ", int(id), " has ", scopeLen+optLen,
+				" bytes of fields, the FlowSet has ", end-off)
 			return
 		}
 		p.fields = p.fields[:0]
@@ -402,7 +410,7 @@ func (p *Parser) optionsTemplates(off, end int) {
 func (p *Parser) learn(id uint16, kind template.Kind, scope int, off int) {
 	k := p.key(id)
 	if _, err := p.Cache.Learn(k, kind, scope, p.fields); err != nil {
-		p.fail(p.setName(), off, flow.ErrLimit, "template "+strconv.Itoa(int(id))+": "+err.Error())
+		p.fail(off, flow.ErrLimit, "template ", int(id), ": ", err.Error())
 		return
 	}
 	if !p.ctx.Bound() {

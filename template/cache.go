@@ -117,7 +117,7 @@ type Cache struct {
 
 	hold holdRing
 
-	learned, replaced, withdrawn, expired, evicted, refused, optionsRefused atomic.Uint64
+	learned, replaced, withdrawn, expired, evicted, refused, optionsRefused, optionsChanged atomic.Uint64
 }
 
 // NewCache returns an empty cache with the given bounds.
@@ -384,9 +384,10 @@ type Stats struct {
 	// when it came; HeldExpired those dropped after Config.HoldTime without it;
 	// HeldDropped those pushed out for room, or too large to hold at all.
 	HeldTotal, Released, HeldExpired, HeldDropped uint64
-	// OptionsRefused counts options records not remembered because their session had
+	// OptionsChanged counts options records that changed what the cache remembers;
+	// OptionsRefused those not remembered because their session had
 	// Config.MaxOptionsEntries already.
-	OptionsRefused uint64
+	OptionsChanged, OptionsRefused uint64
 }
 
 // Stats returns the counters; it also drops what has expired, so that the counts are current.
@@ -399,6 +400,6 @@ func (c *Cache) Stats() Stats {
 	c.hold.stats(&s, now)
 	s.Learned, s.Replaced, s.Withdrawn = c.learned.Load(), c.replaced.Load(), c.withdrawn.Load()
 	s.Expired, s.Evicted, s.Refused = c.expired.Load(), c.evicted.Load(), c.refused.Load()
-	s.OptionsRefused = c.optionsRefused.Load()
+	s.OptionsChanged, s.OptionsRefused = c.optionsChanged.Load(), c.optionsRefused.Load()
 	return s
 }

@@ -166,6 +166,7 @@ func (c *Context) ApplyOptions(r Record) {
 	}
 	if changed {
 		ex.gen.Add(1)
+		c.cache.optionsChanged.Add(1)
 	}
 	ex.mu.Unlock()
 }
