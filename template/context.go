@@ -28,7 +28,7 @@ type Context struct {
 	ex      *exporter
 	cache   *Cache
 	session Session
-	buf     []span
+	buf     []byte // scratch record for templates with variable-length fields
 
 	// What the last records looked up in the exporter's options state, valid while the
 	// state's generation is the same.
@@ -58,20 +58,30 @@ func (ca *Cache) Bind(c *Context, s Session) {
 // of a session binds again so that options apply at once.
 func (c *Context) Bound() bool { return c.ex != nil }
 
-// spans returns where every field of rec lies, for a template with variable-length
-// fields. rec was measured by Template.Next, so every field is there.
-func (c *Context) spans(t *Template, rec []byte) []span {
-	if cap(c.buf) < len(t.Fields) {
-		c.buf = make([]span, len(t.Fields))
+// gather copies the fields the plan of t reads out of rec, a record of a template with
+// variable-length fields, into a scratch record where they sit at the plan's offsets.
+// rec was measured by Template.Next, so every field is there.
+func (c *Context) gather(t *Template, rec []byte) []byte {
+	if cap(c.buf) < t.fixedLen {
+		c.buf = make([]byte, t.fixedLen)
 	}
-	s := c.buf[:len(t.Fields)]
-	off := 0
+	out := c.buf[:t.fixedLen]
+	off, k := 0, 0
 	for i, f := range t.Fields {
-		n, start, _ := fieldLen(rec, off, f.Length)
-		s[i] = span{start, start + n}
+		if k == len(t.ops) {
+			break
+		}
+		n, start, ok := fieldLen(rec, off, f.Length)
+		if !ok {
+			return nil
+		}
+		if int(t.ops[k].fi) == i {
+			copy(out[t.ops[k].off:], rec[start:start+n])
+			k++
+		}
 		off = start + n
 	}
-	return s
+	return out
 }
 
 // uptimeTime converts a flowStartSysUpTime or flowEndSysUpTime value (milliseconds of

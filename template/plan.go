@@ -3,6 +3,7 @@ package template
 import (
 	"encoding/binary"
 	"net/netip"
+	"unsafe"
 
 	"github.com/flowkit/flow"
 )
@@ -262,6 +263,18 @@ func (t *Template) compile() {
 			t.ops[j], t.ops[j-1] = t.ops[j-1], t.ops[j]
 		}
 	}
+	// With variable-length fields before them, the mapped fields have no fixed offsets:
+	// each record's are gathered into a scratch record where they do (Context.gather),
+	// and the plan reads that.
+	t.fixedLen = t.minLen
+	if t.variable {
+		off := 0
+		for i := range t.ops {
+			t.ops[i].off = uint16(off)
+			off += int(t.ops[i].n)
+		}
+		t.fixedLen = off
+	}
 	if t.minLen > 0xffff {
 		// No record of this template fits a message; it decodes nothing.
 		t.ops = nil
@@ -288,9 +301,6 @@ func (t *Template) mappingOf(i int, f Field) (mapping, bool) {
 	return mp, ok
 }
 
-// span is where a field's value is in one record of a template with variable-length fields.
-type span struct{ start, end int }
-
 // Fill decodes rec, one record of t, into r, overwriting every field of r. rec must hold a
 // whole record as [Template.Next] measured it. Times relative to the exporter's uptime or
 // the export time are made absolute with c; sampling intervals and interface names that
@@ -299,10 +309,13 @@ func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
 	*r = flow.Record{}
 	r.Protocol, r.Exporter, r.Domain = c.Protocol, c.Exporter, c.Domain
 
-	var spans []span
 	if t.variable {
-		spans = c.spans(t, rec)
+		rec = c.gather(t, rec)
 	}
+	if len(rec) < t.fixedLen {
+		return // not a record of t
+	}
+	base := unsafe.Pointer(unsafe.SliceData(rec))
 	var (
 		startUp, endUp     uint64
 		hasStartUp, hasEnd bool
@@ -314,13 +327,9 @@ func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
 	)
 	for i := range t.ops {
 		o := &t.ops[i]
-		var b []byte
-		if spans == nil {
-			b = rec[o.off : o.off+o.n]
-		} else {
-			s := spans[o.fi]
-			b = rec[s.start:s.end]
-		}
+		// The offsets were checked against the record length above: no bounds checks.
+		p := unsafe.Add(base, o.off)
+		b := unsafe.Slice((*byte)(p), o.n)
 		switch o.code {
 		case opSrcAddr4:
 			set4(&r.SrcAddr, b)

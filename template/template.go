@@ -62,6 +62,7 @@ type Template struct {
 	Protocol flow.Protocol
 
 	minLen   int  // bytes of every record when !variable; the least a record can take otherwise
+	fixedLen int  // bytes the plan reads: minLen, or the gathered record's length when variable
 	variable bool // some field has length VarLen
 	ops      []op // the decode plan: one entry per field that sets part of a flow.Record
 	opts     optionsPlan
