@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/internal/corpus"
@@ -259,7 +258,7 @@ func checkLogstashField(t *testing.T, e event, field string, want any) {
 		if field == "last_switched" {
 			ft = r.End
 		}
-		checkLogstashTime(t, field, ft, want.(string))
+		flowtest.LogstashTime(t, field, ft, want.(string))
 		return
 	case "forwarding_status":
 		v, _ := e.raw.Get(89, 0)
@@ -289,28 +288,6 @@ func checkLogstashField(t *testing.T, e event, field string, want any) {
 	if !cmp.Equal(got, want) {
 		t.Errorf("%s = %v, want %v", field, got, want)
 	}
-}
-
-// checkLogstashTime compares a record time with logstash's rendering. Logstash computes
-// export time minus (uptime - switched) in seconds and milliseconds and, when the
-// milliseconds go negative, adds 1000 of them without taking a second off: its time is then
-// exactly one second late. The test accepts that one error and nothing else (the same bug
-// shows in its NetFlow v5 expectations; see the netflow5 tests).
-func checkLogstashTime(t *testing.T, field string, ft flow.Time, want string) {
-	t.Helper()
-	w, err := time.Parse(time.RFC3339Nano, want)
-	if err != nil {
-		t.Fatalf("%s: %v", field, err)
-	}
-	got := ft.AsTime().Truncate(time.Millisecond)
-	if got.Equal(w) {
-		return
-	}
-	if w.Sub(got) == time.Second {
-		t.Logf("%s = %v; logstash says %s, one second late (its borrow bug)", field, got, want)
-		return
-	}
-	t.Errorf("%s = %v, want %s", field, got, want)
 }
 
 // TestLogstash checks every NetFlow v9 context of logstash-codec-netflow's spec: the files
@@ -374,7 +351,7 @@ func TestTelegrafExample(t *testing.T) {
 		icmp, _ := e.raw.Get(32, 0) // ICMP_TYPE: type<<8 | code
 		fwd, _ := e.raw.Get(89, 0)
 		checks := map[string]string{
-			"protocol":      protoName(e.IPProto),
+			"protocol":      flowtest.TelegrafProto(e.IPProto),
 			"src":           e.SrcAddr.String(),
 			"src_port":      strconv.Itoa(int(e.SrcPort)),
 			"dst":           e.DstAddr.String(),
@@ -383,7 +360,7 @@ func TestTelegrafExample(t *testing.T) {
 			"in_packets":    strconv.FormatUint(e.Packets, 10),
 			"flow_start_ms": strconv.FormatInt(int64(e.Start)/1e6, 10),
 			"flow_end_ms":   strconv.FormatInt(int64(e.End)/1e6, 10),
-			"tcp_flags":     tcpFlagString(uint8(e.TCPFlags)),
+			"tcp_flags":     flowtest.TelegrafTCPFlags(uint8(e.TCPFlags)),
 			"engine_type":   strconv.Itoa(int(e.EngineType)),
 			"engine_id":     fmt.Sprintf("0x%02x", e.EngineID),
 			"icmp_type":     strconv.Itoa(int(icmp[0])),
@@ -442,33 +419,6 @@ func TestTelegrafOptions(t *testing.T) {
 func binary32(a netip.Addr) uint32 {
 	b := a.As4()
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
-
-func protoName(p uint8) string {
-	switch p {
-	case 1:
-		return "icmp"
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	}
-	return strconv.Itoa(int(p))
-}
-
-// tcpFlagString renders flags as telegraf does: CWR ECE URG ACK PSH RST SYN FIN, a dot
-// for each flag not set.
-func tcpFlagString(f uint8) string {
-	const letters = "CEUAPRSF"
-	var b strings.Builder
-	for i := 0; i < 8; i++ {
-		if f&(0x80>>i) != 0 {
-			b.WriteByte(letters[i])
-		} else {
-			b.WriteByte('.')
-		}
-	}
-	return b.String()
 }
 
 // akvoradoFlow holds what akvorado's NetFlow v9 tests (outlet/flow/decoder/netflow/
@@ -646,7 +596,7 @@ func TestPmacct(t *testing.T) {
 			got := map[string]sums{}
 			var p netflow9.Parser
 			for _, e := range flows(decodeFiles(t, &p, tt.pcap)) {
-				k := fmt.Sprintln(e.SrcAddr, e.DstAddr, e.SrcPort, e.DstPort, protoName(e.IPProto), e.ToS, e.InIf, e.OutIf, e.MPLSLabel)
+				k := fmt.Sprintln(e.SrcAddr, e.DstAddr, e.SrcPort, e.DstPort, flowtest.TelegrafProto(e.IPProto), e.ToS, e.InIf, e.OutIf, e.MPLSLabel)
 				s := got[k]
 				got[k] = sums{s.packets + e.Packets, s.bytes + e.Bytes}
 			}
