@@ -64,7 +64,47 @@ const (
 	opSampling
 	opSampler
 	opBoot
+
+	// Width-specialised forms of the commonest steps: one case each reads its value with
+	// a single load, where the generic form measures the field first.
+	opBytes4
+	opBytes8
+	opPackets4
+	opPackets8
+	opInIf2
+	opInIf4
+	opOutIf2
+	opOutIf4
+	opSrcAS2
+	opSrcAS4
+	opDstAS2
+	opDstAS4
+	opSrcPort2
+	opDstPort2
+	opProto1
+	opToS1
+	opTCPFlags1
+	opTCPFlags2
+	opSrcMask1
+	opDstMask1
+	opStartUptime4
+	opEndUptime4
+	opSampler1
+	opSampler2
+	opDirection1
 )
+
+// specialised maps a generic step and a field length to its width-specialised form.
+var specialised = map[[2]int]opcode{
+	{int(opBytes), 4}: opBytes4, {int(opBytes), 8}: opBytes8,
+	{int(opPackets), 4}: opPackets4, {int(opPackets), 8}: opPackets8,
+	{int(opInIf), 2}: opInIf2, {int(opInIf), 4}: opInIf4, {int(opOutIf), 2}: opOutIf2, {int(opOutIf), 4}: opOutIf4,
+	{int(opSrcAS), 2}: opSrcAS2, {int(opSrcAS), 4}: opSrcAS4, {int(opDstAS), 2}: opDstAS2, {int(opDstAS), 4}: opDstAS4,
+	{int(opSrcPort), 2}: opSrcPort2, {int(opDstPort), 2}: opDstPort2, {int(opProto), 1}: opProto1, {int(opToS), 1}: opToS1,
+	{int(opTCPFlags), 1}: opTCPFlags1, {int(opTCPFlags), 2}: opTCPFlags2, {int(opSrcMask), 1}: opSrcMask1,
+	{int(opDstMask), 1}: opDstMask1, {int(opStartUptime), 4}: opStartUptime4, {int(opEndUptime), 4}: opEndUptime4,
+	{int(opSampler), 1}: opSampler1, {int(opSampler), 2}: opSampler2, {int(opDirection), 1}: opDirection1,
+}
 
 // target is the part of a flow.Record (or of its derivation) a field feeds. Several
 // elements can feed one target (octetDeltaCount, octetTotalCount, initiatorOctets all give
@@ -246,6 +286,9 @@ func (t *Template) compile() {
 		}
 		c.set, c.rank = true, mp.rank
 		c.op = op{off: uint16(min(off-int(f.Length), 0xffff)), n: f.Length, fi: uint16(i), code: mp.op}
+		if sp, ok := specialised[[2]int{int(mp.op), int(f.Length)}]; ok {
+			c.op.code = sp
+		}
 	}
 	t.minLen = off
 	// ICMP type and code fill in the destination port only when no port field does.
@@ -331,6 +374,61 @@ func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
 		p := unsafe.Add(base, o.off)
 		b := unsafe.Slice((*byte)(p), o.n)
 		switch o.code {
+		case opBytes4:
+			r.Bytes = uint64(be32(p))
+		case opBytes8:
+			r.Bytes = be64(p)
+		case opPackets4:
+			r.Packets = uint64(be32(p))
+		case opPackets8:
+			r.Packets = be64(p)
+		case opInIf2:
+			r.InIf = uint32(be16(p))
+		case opInIf4:
+			r.InIf = be32(p)
+		case opOutIf2:
+			r.OutIf = uint32(be16(p))
+		case opOutIf4:
+			r.OutIf = be32(p)
+		case opSrcAS2:
+			r.SrcAS = uint32(be16(p))
+		case opSrcAS4:
+			r.SrcAS = be32(p)
+		case opDstAS2:
+			r.DstAS = uint32(be16(p))
+		case opDstAS4:
+			r.DstAS = be32(p)
+		case opSrcPort2:
+			r.SrcPort = be16(p)
+		case opDstPort2:
+			r.DstPort = be16(p)
+		case opProto1:
+			r.IPProto = *(*byte)(p)
+		case opToS1:
+			r.ToS = *(*byte)(p)
+		case opTCPFlags1:
+			r.TCPFlags = uint16(*(*byte)(p))
+		case opTCPFlags2:
+			r.TCPFlags = be16(p)
+		case opSrcMask1:
+			r.SrcMask = *(*byte)(p)
+		case opDstMask1:
+			r.DstMask = *(*byte)(p)
+		case opStartUptime4:
+			startUp, hasStartUp = uint64(be32(p)), true
+		case opEndUptime4:
+			endUp, hasEndUp = uint64(be32(p)), true
+		case opSampler1:
+			sampler, hasSampler = uint64(*(*byte)(p)), true
+		case opSampler2:
+			sampler, hasSampler = uint64(be16(p)), true
+		case opDirection1:
+			switch *(*byte)(p) {
+			case 0:
+				r.Direction = flow.Ingress
+			case 1:
+				r.Direction = flow.Egress
+			}
 		case opSrcAddr4:
 			set4(&r.SrcAddr, b)
 		case opSrcAddr6:
@@ -450,8 +548,13 @@ func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
 			r.Start = r.End - flow.Time(dur)
 		}
 	}
-	if r.SamplingInterval == 0 && c.ex != nil {
-		r.SamplingInterval = c.sampling(sampler, hasSampler)
+	if ex := c.ex; ex != nil && r.SamplingInterval == 0 {
+		// The last lookup answers most records: check it here, without a call.
+		if c.smOK && c.smID == sampler && c.smHas == hasSampler && c.smDomain == c.Domain && c.smGen == ex.gen.Load() {
+			r.SamplingInterval = c.smRate
+		} else {
+			r.SamplingInterval = c.sampling(sampler, hasSampler)
+		}
 	}
 	if c.ex != nil && c.ex.hasNames.Load() {
 		r.InIfName, r.OutIfName = c.ifName(r.InIf), c.ifName(r.OutIf)
@@ -471,3 +574,9 @@ func set16(a *netip.Addr, b []byte) {
 		*a = netip.AddrFrom16([16]byte(b))
 	}
 }
+
+// be16, be32 and be64 read big-endian values at p, which the caller knows to be inside the
+// record: through fixed-size array pointers, with no bounds checks and no alignment assumed.
+func be16(p unsafe.Pointer) uint16 { return binary.BigEndian.Uint16((*[2]byte)(p)[:]) }
+func be32(p unsafe.Pointer) uint32 { return binary.BigEndian.Uint32((*[4]byte)(p)[:]) }
+func be64(p unsafe.Pointer) uint64 { return binary.BigEndian.Uint64((*[8]byte)(p)[:]) }
