@@ -234,11 +234,8 @@ func (p *Parser) AppendFlows(dst []flow.Record) []flow.Record {
 			if n, fixed := t.RecordLen(); fixed && n > 0 {
 				count := (p.setEnd - p.rec) / n
 				dst = slices.Grow(dst, count)
-				out := dst[len(dst) : len(dst)+count]
-				for i := range out {
-					t.Fill(&out[i], p.msg[p.rec:p.rec+n], &p.ctx)
-					p.rec += n
-				}
+				t.FillSet(dst[len(dst):len(dst)+count], p.msg[p.rec:p.setEnd], &p.ctx)
+				p.rec += count * n
 				dst = dst[:len(dst)+count]
 			} else {
 				for {
@@ -299,10 +296,9 @@ func (p *Parser) nextSet() bool {
 		case id < MinDataSetID:
 			// Reserved FlowSet IDs: nothing to read.
 		default:
-			k := p.key(id)
-			t := p.Cache.Lookup(k)
+			t := p.ctx.Lookup(id)
 			if t == nil {
-				if p.relNext < 0 && p.Cache.Hold(k, p.msg[:HeaderLen], p.msg[off:end]) {
+				if p.relNext < 0 && p.Cache.Hold(p.key(id), p.msg[:HeaderLen], p.msg[off:end]) {
 					p.held++
 				}
 				continue

@@ -45,3 +45,19 @@ func BenchmarkFillOneField(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(out)), "ns/record")
 }
+
+func BenchmarkFillSet(b *testing.B) {
+	tp := template.New(flow.NetFlow9, 300, template.Data, 0, benchFields)
+	n, _ := tp.RecordLen()
+	set := make([]byte, 20*n)
+	for i := range set {
+		set[i] = byte(i * 7)
+	}
+	c := template.Context{Protocol: flow.NetFlow9, HasUptime: true}
+	out := make([]flow.Record, 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		tp.FillSet(out, set, &c)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(out)), "ns/record")
+}

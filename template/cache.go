@@ -134,7 +134,8 @@ func (c *Cache) Config() Config { return c.cfg }
 // exporter is the state of one session: its templates and what its options records said.
 type exporter struct {
 	session Session
-	limit   int // Config.MaxOptionsEntries
+	limit   int         // Config.MaxOptionsEntries
+	dead    atomic.Bool // no longer in Cache.sessions: Contexts bound to it look it up again
 
 	mu        sync.RWMutex
 	templates map[tkey]*entry
@@ -237,6 +238,7 @@ func (c *Cache) Learn(k Key, kind Kind, scopeCount int, fields []Field) (*Templa
 	c.total++
 	if c.sessions[k.Session] != ex { // swept away meanwhile: put it back
 		c.sessions[k.Session] = ex
+		ex.dead.Store(false)
 	}
 	c.mu.Unlock()
 
@@ -344,6 +346,7 @@ func (c *Cache) EndSession(s Session) {
 	ex := c.sessions[s]
 	delete(c.sessions, s)
 	if ex != nil {
+		ex.dead.Store(true)
 		ex.mu.RLock()
 		c.total -= len(ex.templates)
 		ex.mu.RUnlock()
@@ -367,6 +370,7 @@ func (c *Cache) sweepLocked(now time.Time) {
 		ex.mu.Unlock()
 		if empty {
 			delete(c.sessions, s)
+			ex.dead.Store(true)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package template
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/flowkit/flow"
 )
@@ -28,7 +29,8 @@ type Context struct {
 	ex      *exporter
 	cache   *Cache
 	session Session
-	buf     []byte // scratch record for templates with variable-length fields
+	buf     []byte    // scratch record for templates with variable-length fields
+	tmp     []pending // per-record values waiting for the finishing pass
 
 	// What the last records looked up in the exporter's options state, valid while the
 	// state's generation is the same.
@@ -46,6 +48,9 @@ type Context struct {
 // Bind points c at the options state of session s in the cache (sampling intervals,
 // interface names), for the records of one message. Call it after setting c's fields.
 func (ca *Cache) Bind(c *Context, s Session) {
+	if c.cache == ca && c.session == s && c.ex != nil && !c.ex.dead.Load() {
+		return // the same session as the last message: nothing to look up
+	}
 	ex := ca.exporter(s)
 	if ex != c.ex {
 		c.smOK, c.nmOK = false, [2]bool{}
@@ -57,6 +62,30 @@ func (ca *Cache) Bind(c *Context, s Session) {
 // (or gained some since, through ApplyOptions). A codec that learns the first template
 // of a session binds again so that options apply at once.
 func (c *Context) Bound() bool { return c.ex != nil }
+
+// Lookup returns the template with the given ID in the session and domain c is bound to,
+// as [Cache.Lookup] would, without looking the session up again.
+func (c *Context) Lookup(id uint16) *Template {
+	ex := c.ex
+	if ex == nil || ex.dead.Load() {
+		if ex = c.cache.exporter(c.session); ex == nil {
+			return nil
+		}
+		c.ex = ex
+	}
+	ex.mu.RLock()
+	e := ex.templates[tkey{c.Domain, id}]
+	var t *Template
+	var updated time.Time
+	if e != nil {
+		t, updated = e.t, e.updated
+	}
+	ex.mu.RUnlock()
+	if t == nil || c.cache.expiredAt(c.session, updated, c.cache.cfg.Now()) {
+		return nil
+	}
+	return t
+}
 
 // gather copies the fields the plan of t reads out of rec, a record of a template with
 // variable-length fields, into a scratch record where they sit at the plan's offsets.
@@ -84,24 +113,19 @@ func (c *Context) gather(t *Template, rec []byte) []byte {
 	return out
 }
 
-// uptimeTime converts a flowStartSysUpTime or flowEndSysUpTime value (milliseconds of
-// exporter uptime) to wall-clock time. For NetFlow v9 it counts back from the export time
-// by the difference of the 32-bit uptimes, taken modulo 2^32 and read as signed so that the
-// counter's wrap every 49.7 days is crossed correctly and a record stamped a little after
-// the header stays after it. For IPFIX it counts from the boot time (the record's own
-// systemInitTimeMilliseconds, else the Context's).
-func (c *Context) uptimeTime(v uint64, boot int64) flow.Time {
+// sinceBoot converts a flowStartSysUpTime or flowEndSysUpTime value (milliseconds of
+// exporter uptime). For NetFlow v9 it gives wall-clock time, counting back from the export
+// time by the difference of the 32-bit uptimes, taken modulo 2^32 and read as signed so
+// that the counter's wrap every 49.7 days is crossed correctly and a record stamped a little
+// after the header stays after it. For IPFIX it gives the uptime itself, to which the
+// finishing pass adds the boot time (the record's own systemInitTimeMilliseconds, else
+// BootTime).
+func (c *Context) sinceBoot(v uint64) flow.Time {
 	if c.HasUptime {
 		back := int64(int32(c.Uptime - uint32(v)))
 		return c.ExportTime - flow.Time(back*1e6)
 	}
-	if boot == 0 {
-		boot = int64(c.BootTime)
-	}
-	if boot == 0 {
-		return 0
-	}
-	return flow.Time(boot + int64(v)*1e6)
+	return flow.Time(int64(v) * 1e6)
 }
 
 // sampling returns the sampling interval options records announced for the sampler of a

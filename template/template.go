@@ -65,7 +65,12 @@ type Template struct {
 	fixedLen int  // bytes the plan reads: minLen, or the gathered record's length when variable
 	variable bool // some field has length VarLen
 	ops      []op // the decode plan: one entry per field that sets part of a flow.Record
-	opts     optionsPlan
+
+	// What the finishing pass of the plan has to do (see Template.finish).
+	endSet, durationOp, samplerOp, bootOp bool
+	startUptime, endUptime                bool
+	pending                               bool // some step leaves a value in Context.tmp
+	opts                                  optionsPlan
 }
 
 // RecordLen returns the length of a record and true for a template whose fields all have a
