@@ -94,6 +94,31 @@ func checkNetFlow9(t *testing.T, p *netflow9.Parser, b []byte) {
 	if max := len(b); n > max { // every record takes at least a byte
 		t.Errorf("%d records from %d bytes", n, len(b))
 	}
+	// AppendFlows decodes a data set at once; it must give what Next and Flow give.
+	if !fuzzing() || n > 0 {
+		var one []flow.Record
+		if _, err := p.Start(b, v9From); err == nil {
+			for p.Next() {
+				if !p.Options() {
+					var r flow.Record
+					p.Flow(&r)
+					one = append(one, r)
+				}
+			}
+		}
+		var all []flow.Record
+		if _, err := p.Start(b, v9From); err == nil {
+			all = p.AppendFlows(nil)
+		}
+		if len(one) != len(all) {
+			t.Fatalf("Next/Flow %d records, AppendFlows %d", len(one), len(all))
+		}
+		for i := range one {
+			if one[i] != all[i] {
+				t.Fatalf("record %d: Flow %+v, AppendFlows %+v", i, one[i], all[i])
+			}
+		}
+	}
 	if len(b) >= netflow9.HeaderLen && binary.BigEndian.Uint16(b) == netflow9.Version && !fuzzing() {
 		// Learning a template or a name allocates: measure only a decode that learns nothing.
 		before := p.Cache.Stats()

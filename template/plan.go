@@ -92,6 +92,14 @@ const (
 	opSampler1
 	opSampler2
 	opDirection1
+
+	// Address steps for templates that carry one family only: a plain store.
+	opSrcAddr4Only
+	opDstAddr4Only
+	opNextHop4Only
+	opBGPNextHop4Only
+	opSrcAddr6Only
+	opDstAddr6Only
 )
 
 // specialised maps a generic step and a field length to its width-specialised form.
@@ -291,6 +299,18 @@ func (t *Template) compile() {
 		}
 	}
 	t.minLen = off
+	// An address field whose other family is not in the template is simply stored.
+	only := func(a, b target, op opcode) {
+		if chosen[a].set && !chosen[b].set {
+			chosen[a].op.code = op
+		}
+	}
+	only(tSrcAddr4, tSrcAddr6, opSrcAddr4Only)
+	only(tDstAddr4, tDstAddr6, opDstAddr4Only)
+	only(tNextHop4, tNextHop6, opNextHop4Only)
+	only(tBGPNextHop4, tBGPNextHop6, opBGPNextHop4Only)
+	only(tSrcAddr6, tSrcAddr4, opSrcAddr6Only)
+	only(tDstAddr6, tDstAddr4, opDstAddr6Only)
 	t.endSet = chosen[tEnd].set
 	t.durationOp = chosen[tDuration].set
 	t.samplerOp = chosen[tSampler].set
@@ -396,10 +416,9 @@ func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
 	if n == 0 {
 		return
 	}
+	init := flow.Record{Protocol: c.Protocol, Exporter: c.Exporter, Domain: c.Domain}
 	for i := range rs {
-		r := &rs[i]
-		*r = flow.Record{}
-		r.Protocol, r.Exporter, r.Domain = c.Protocol, c.Exporter, c.Domain
+		rs[i] = init
 	}
 	if len(rec) < (n-1)*stride+t.fixedLen {
 		return // not records of t
@@ -418,6 +437,30 @@ func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
 		// The offsets were checked against the records' extent above: no bounds checks.
 		p := unsafe.Add(base, o.off)
 		switch o.code {
+		case opSrcAddr4Only:
+			for i := range rs {
+				rs[i].SrcAddr = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opDstAddr4Only:
+			for i := range rs {
+				rs[i].DstAddr = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opNextHop4Only:
+			for i := range rs {
+				rs[i].NextHop = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opBGPNextHop4Only:
+			for i := range rs {
+				rs[i].BGPNextHop = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opSrcAddr6Only:
+			for i := range rs {
+				rs[i].SrcAddr = netip.AddrFrom16(*(*[16]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opDstAddr6Only:
+			for i := range rs {
+				rs[i].DstAddr = netip.AddrFrom16(*(*[16]byte)(unsafe.Add(p, i*stride)))
+			}
 		case opSrcAddr4:
 			for i := range rs {
 				r, q := &rs[i], unsafe.Add(p, i*stride)
@@ -721,15 +764,21 @@ func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.EngineID = uint8(Unsigned(b))
 			}
-		case opStartUptime4:
+		case opStartUptime4, opEndUptime4:
+			// NetFlow v9: count back from the export time (see Context.sinceBoot).
+			export, up := c.ExportTime, c.Uptime
+			start := o.code == opStartUptime4
 			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
-				r.Start = c.sinceBoot(uint64(be32(q)))
-			}
-		case opEndUptime4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
-				r.End = c.sinceBoot(uint64(be32(q)))
+				v := be32(unsafe.Add(p, i*stride))
+				t := flow.Time(int64(v) * 1e6)
+				if c.HasUptime {
+					t = export - flow.Time(int64(int32(up-v))*1e6)
+				}
+				if start {
+					rs[i].Start = t
+				} else {
+					rs[i].End = t
+				}
 			}
 		case opStartUptime:
 			for i := range rs {
