@@ -281,3 +281,35 @@ func TestAppendFlows(t *testing.T) {
 }
 
 func netipAddrPort(a [4]byte) netip.AddrPort { return netip.AddrPortFrom(netip.AddrFrom4(a), 2055) }
+
+// TestSharedCacheConcurrent runs parsers on several goroutines over one cache, learning,
+// looking up, holding and releasing at once (run with -race).
+func TestSharedCacheConcurrent(t *testing.T) {
+	c := template.NewCache(template.Config{MaxTemplatesPerSession: 8})
+	tpl := corpus.Datagrams(t, "goflow2/TestDecodeNetFlowV9_template.dat")[0]
+	data := corpus.Datagrams(t, "goflow2/TestDecodeNetFlowV9_data.dat")[0]
+	done := make(chan int)
+	for g := 0; g < 4; g++ {
+		go func() {
+			p := netflow9.Parser{Cache: c}
+			n := 0
+			for i := 0; i < 200; i++ {
+				pkt := tpl
+				if i%3 != 0 {
+					pkt = data
+				}
+				k, _ := decodeAll(&p, pkt)
+				n += k
+			}
+			done <- n
+		}()
+	}
+	total := 0
+	for g := 0; g < 4; g++ {
+		total += <-done
+	}
+	s := c.Stats()
+	if s.Templates != 1 || total != 4*133*21 { // each goroutine learns the template before its data
+		t.Errorf("%d records, stats %+v", total, s)
+	}
+}
