@@ -230,6 +230,8 @@ type Record struct {
 	SrcPort, DstPort uint16
 	// InIf and OutIf are the SNMP ifIndex of the input and output interface.
 	InIf, OutIf uint32
+	// MPLSLabel is the 20-bit label at the top of the MPLS label stack, 0 when none.
+	MPLSLabel uint32
 	// SrcAS and DstAS are the source and destination autonomous system numbers.
 	SrcAS, DstAS uint32
 	// SamplingInterval is N when one packet in N was sampled; 0 when unknown or unsampled.
@@ -242,12 +244,18 @@ type Record struct {
 	// SrcMask and DstMask are the prefix lengths of the routes to SrcAddr and DstAddr.
 	SrcMask, DstMask uint8
 
-	// VLAN is the 802.1Q VLAN ID the flow was seen on.
-	VLAN uint16
+	// VLAN is the 802.1Q VLAN ID the flow was seen on; OutVLAN the one it left on, when the
+	// exporter reports it (NetFlow v9 DST_VLAN, IPFIX postVlanId).
+	VLAN, OutVLAN uint16
 	// SrcMAC and DstMAC are the Ethernet addresses.
 	SrcMAC, DstMAC MAC
 	// Direction tells whether the flow was metered on ingress or egress.
 	Direction Direction
 	// EndReason is why the record was exported.
 	EndReason EndReason
+
+	// InIfName and OutIfName name the input and output interfaces, as the exporter's
+	// options records named them (NetFlow v9 and IPFIX interface options); "" when it did
+	// not. The strings are shared with the template cache, not allocated per record.
+	InIfName, OutIfName string
 }

@@ -29,6 +29,27 @@ var seedFiles = map[string][]string{
 		"telegraf/netflow_v5_example/netflow_v5.bin",
 		"akvorado/netflow/nfv5.pcap",
 	},
+	"v9": {
+		"goflow2/TestDecodeNetFlowV9_template.dat",
+		"goflow2/TestDecodeNetFlowV9_data.dat",
+		"logstash-codec-netflow/netflow9_test_valid01.dat",
+		"logstash-codec-netflow/netflow9_test_invalid01.dat",
+		"logstash-codec-netflow/netflow9_test_cisco_asa_1_tpl.dat",
+		"logstash-codec-netflow/netflow9_test_cisco_asa_1_data.dat",
+		"logstash-codec-netflow/netflow9_test_cisco_aci_tpl256-258.dat",
+		"logstash-codec-netflow/netflow9_test_cisco_nbar_opttpl260.dat",
+		"logstash-codec-netflow/netflow9_test_cisco_wlc_8510_tpl_262.dat",
+		"logstash-codec-netflow/netflow9_test_iptnetflow_reduced_size_encoding_tpldata260.dat",
+		"logstash-codec-netflow/netflow9_test_juniper_srx_tplopt.dat",
+		"logstash-codec-netflow/netflow9_test_0length_fields_tpl_data.dat",
+		"logstash-codec-netflow/netflow9_test_unknown_tpl266_292_data.dat",
+		"telegraf/netflow_v9_example/netflow_v9.bin",
+		"telegraf/netflow_v9_options/message.bin",
+		"akvorado/netflow/data+templates.pcap",
+		"akvorado/netflow/multiplesamplingrates-options-template.pcap",
+		"akvorado/netflow/multiplesamplingrates-options-data.pcap",
+		"pmacct/101-NFv9-CISCO-cust_primitives/traffic-00.pcap",
+	},
 }
 
 // addSeeds adds every datagram of the protocol's seed files to the fuzzer's corpus.

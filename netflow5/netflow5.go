@@ -242,20 +242,22 @@ func (p *Parser) fill(rs []flow.Record, off int) {
 		r.DstPort = binary.BigEndian.Uint16(b[34:])
 		r.InIf = uint32(binary.BigEndian.Uint16(b[12:]))
 		r.OutIf = uint32(binary.BigEndian.Uint16(b[14:]))
+		r.MPLSLabel = 0
 		r.SrcAS = uint32(binary.BigEndian.Uint16(b[40:]))
 		r.DstAS = uint32(binary.BigEndian.Uint16(b[42:]))
 		r.SamplingInterval = uint32(h.SamplingInterval)
 		r.TCPFlags = uint16(b[37])
 		r.ToS = b[39]
 		r.SrcMask, r.DstMask = b[44], b[45]
-		// The 16 bytes from VLAN to EndReason are consecutive; zeroed element by element in
-		// that order they become two 8-byte stores, where r.SrcMAC = flow.MAC{} goes through a
+		// The 18 bytes from VLAN to EndReason are consecutive; zeroed element by element in
+		// that order they become a few wide stores, where r.SrcMAC = flow.MAC{} goes through a
 		// temporary on the stack.
-		r.VLAN = 0
+		r.VLAN, r.OutVLAN = 0, 0
 		r.SrcMAC[0], r.SrcMAC[1], r.SrcMAC[2], r.SrcMAC[3], r.SrcMAC[4], r.SrcMAC[5] = 0, 0, 0, 0, 0, 0
 		r.DstMAC[0], r.DstMAC[1], r.DstMAC[2], r.DstMAC[3], r.DstMAC[4], r.DstMAC[5] = 0, 0, 0, 0, 0, 0
 		r.Direction = flow.DirectionUnknown
 		r.EndReason = flow.EndUnknown
+		r.InIfName, r.OutIfName = "", ""
 	}
 }
 

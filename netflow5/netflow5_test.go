@@ -169,7 +169,7 @@ func checkLogstashField(t *testing.T, r flow.Record, field string, want any) {
 		if field == "last_switched" {
 			got = r.End
 		}
-		checkLogstashTime(t, field, got, want.(string))
+		flowtest.LogstashTime(t, field, got, want.(string))
 		return
 	case "l4_src_port":
 		got = float64(r.SrcPort)
@@ -197,28 +197,6 @@ func checkLogstashField(t *testing.T, r flow.Record, field string, want any) {
 	}
 }
 
-// checkLogstashTime compares a record time with logstash's rendering of it. Logstash
-// computes export time minus (uptime - switched) milliseconds in seconds and microseconds
-// and, when the microseconds go negative, adds a second's worth of them without taking the
-// second off the seconds: its time is then exactly one second late. The test accepts that
-// one error and nothing else.
-func checkLogstashTime(t *testing.T, field string, ft flow.Time, want string) {
-	t.Helper()
-	w, err := time.Parse(time.RFC3339Nano, want)
-	if err != nil {
-		t.Fatalf("%s: %v", field, err)
-	}
-	got := ft.AsTime().Truncate(time.Millisecond)
-	if got.Equal(w) {
-		return
-	}
-	if w.Sub(got) == time.Second {
-		t.Logf("%s = %v; logstash says %s, one second late (its borrow bug)", field, got, want)
-		return
-	}
-	t.Errorf("%s = %v, want %s", field, got, want)
-}
-
 func TestTelegrafGolden(t *testing.T) {
 	lines := corpus.Telegraf(t, "netflow_v5_example")
 	b := corpus.Datagrams(t, "telegraf/netflow_v5_example/netflow_v5.bin")[0]
@@ -239,7 +217,7 @@ func TestTelegrafGolden(t *testing.T) {
 			key string
 			got string
 		}{
-			{"protocol", protoName(r.IPProto)},
+			{"protocol", flowtest.TelegrafProto(r.IPProto)},
 			{"src", r.SrcAddr.String()},
 			{"src_port", strconv.Itoa(int(r.SrcPort))},
 			{"dst", r.DstAddr.String()},
@@ -249,7 +227,7 @@ func TestTelegrafGolden(t *testing.T) {
 			{"in_packets", strconv.FormatUint(r.Packets, 10)},
 			{"first_switched", strconv.FormatUint(uint64(raw.First), 10)},
 			{"last_switched", strconv.FormatUint(uint64(raw.Last), 10)},
-			{"tcp_flags", tcpFlagString(uint8(r.TCPFlags))},
+			{"tcp_flags", flowtest.TelegrafTCPFlags(uint8(r.TCPFlags))},
 			{"engine_type", strconv.Itoa(int(r.EngineType))},
 			{"engine_id", fmt.Sprintf("0x%02x", r.EngineID)},
 			{"sys_uptime", strconv.FormatUint(uint64(h.SysUptime), 10)},
@@ -281,33 +259,6 @@ func TestTelegrafGolden(t *testing.T) {
 	if i != len(lines) {
 		t.Errorf("%d records, want %d", i, len(lines))
 	}
-}
-
-func protoName(p uint8) string {
-	switch p {
-	case 1:
-		return "icmp"
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	}
-	return strconv.Itoa(int(p))
-}
-
-// tcpFlagString renders flags as telegraf does: CWR ECE URG ACK PSH RST SYN FIN, a dot
-// for each flag not set.
-func tcpFlagString(f uint8) string {
-	const letters = "CEUAPRSF"
-	var b strings.Builder
-	for i := 0; i < 8; i++ {
-		if f&(0x80>>i) != 0 {
-			b.WriteByte(letters[i])
-		} else {
-			b.WriteByte('.')
-		}
-	}
-	return b.String()
 }
 
 func TestGoflow2Datagram(t *testing.T) {

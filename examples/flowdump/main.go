@@ -23,6 +23,7 @@ import (
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/internal/capture"
 	"github.com/flowkit/flow/netflow5"
+	"github.com/flowkit/flow/netflow9"
 )
 
 func main() {
@@ -40,7 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	count := fs.Int("c", 0, "with -listen, exit after this many datagrams (0: until interrupted)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: flowdump (-r FILE | -raw FILE | -listen ADDR) [flags]\n\n"+
-			"Decodes NetFlow v5 flow exports and prints one JSON line per flow record.\n\n")
+			"Decodes NetFlow v5 and v9 flow exports and prints one JSON line per flow record.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +86,7 @@ type dumper struct {
 	line []byte
 	rec  flow.Record
 	v5   netflow5.Parser
+	v9   netflow9.Parser
 
 	datagrams, records, errors int
 }
@@ -103,7 +105,7 @@ func (d *dumper) pcap(path string) error {
 		if err != nil {
 			return err
 		}
-		d.datagram(dg.Payload, dg.Src.Addr())
+		d.datagram(dg.Payload, dg.Src)
 	}
 }
 
@@ -113,7 +115,7 @@ func (d *dumper) raw(path string) error {
 		return err
 	}
 	for len(b) > 0 {
-		b = d.datagram(b, netip.Addr{})
+		b = d.datagram(b, netip.AddrPort{})
 	}
 	return nil
 }
@@ -138,10 +140,10 @@ func (d *dumper) listen(ctx context.Context, addr string, count int, out *bufio.
 			}
 			return err
 		}
-		var exporter netip.Addr
+		var exporter netip.AddrPort
 		if ua, ok := from.(*net.UDPAddr); ok {
-			exporter, _ = netip.AddrFromSlice(ua.IP)
-			exporter = exporter.Unmap()
+			exporter = ua.AddrPort()
+			exporter = netip.AddrPortFrom(exporter.Addr().Unmap(), exporter.Port())
 		}
 		// Datagrams on a socket are whole: whatever the decoder leaves over is reported
 		// as trailing bytes, not read as another datagram.
@@ -155,7 +157,7 @@ func (d *dumper) listen(ctx context.Context, addr string, count int, out *bufio.
 
 // datagram decodes one datagram, prints its records, and returns the bytes after it: in a
 // file of datagrams back to back, the next one.
-func (d *dumper) datagram(b []byte, exporter netip.Addr) (rest []byte) {
+func (d *dumper) datagram(b []byte, exporter netip.AddrPort) (rest []byte) {
 	d.datagrams++
 	switch proto := flow.Detect(b); proto {
 	case flow.NetFlow5:
@@ -165,10 +167,28 @@ func (d *dumper) datagram(b []byte, exporter netip.Addr) (rest []byte) {
 		}
 		for d.v5.Next() {
 			d.v5.Flow(&d.rec)
-			d.rec.Exporter = exporter
+			d.rec.Exporter = exporter.Addr()
 			d.emit()
 		}
 		return d.v5.Trailing()
+	case flow.NetFlow9:
+		// A v9 packet has no length of its own: it is the whole datagram (or file). Options
+		// records are not flows: they teach the parser sampling rates and interface names.
+		if _, err := d.v9.Start(b, exporter); err != nil {
+			d.fail(err)
+			return nil
+		}
+		for d.v9.Next() {
+			if d.v9.Options() {
+				continue
+			}
+			d.v9.Flow(&d.rec)
+			d.emit()
+		}
+		if err := d.v9.Err(); err != nil {
+			d.fail(err)
+		}
+		return nil
 	default:
 		d.fail(fmt.Errorf("%w: %s datagram (first bytes % x) is not decoded by this build", flow.ErrVersion, proto, b[:min(len(b), 4)]))
 		return nil

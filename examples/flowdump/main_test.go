@@ -177,3 +177,22 @@ func TestUsage(t *testing.T) {
 		t.Errorf("no usage text: %s", errs.String())
 	}
 }
+
+func TestNetFlow9Pcap(t *testing.T) {
+	// Options, then the template, then data: the flows get the options' sampling rate.
+	var lines []map[string]any
+	for _, f := range []string{"options-template.pcap", "options-data.pcap", "template.pcap", "data.pcap"} {
+		l, _ := dump(t, "-r", corpus.File(t, "akvorado/netflow/"+f))
+		lines = append(lines, l...)
+	}
+	if len(lines) != 0 {
+		t.Errorf("separate runs keep no templates, yet %d records", len(lines))
+	}
+	lines, stderr := dump(t, "-raw", corpus.File(t, "telegraf/netflow_v9_example/netflow_v9.bin"))
+	if len(lines) != 8 || !strings.Contains(stderr, "1 datagrams, 8 records, 0 errors") {
+		t.Fatalf("%d records; %s", len(lines), stderr)
+	}
+	if l := lines[0]; l["type"] != "netflow9" || l["src_addr"] != "140.82.121.3" || l["bytes"] != 87477.0 || l["start"] != "2022-10-21T11:07:58.660000000Z" {
+		t.Errorf("first record: %v", l)
+	}
+}

@@ -4,6 +4,9 @@ package flowtest
 import (
 	"net/netip"
 	"reflect"
+	"strconv"
+	"testing"
+	"time"
 
 	"github.com/flowkit/flow"
 	"github.com/google/go-cmp/cmp"
@@ -39,4 +42,53 @@ func Garbage() flow.Record {
 		}
 	}
 	return r
+}
+
+// LogstashTime compares a record time with logstash-codec-netflow's rendering of it (RFC
+// 3339, milliseconds). Logstash computes export time minus (uptime - switched) in seconds and
+// sub-second units and, when the sub-second part goes negative, adds a second's worth without
+// taking the second off: its time is then exactly one second late. LogstashTime accepts
+// that one error (logging it) and nothing else.
+func LogstashTime(t testing.TB, field string, ft flow.Time, want string) {
+	t.Helper()
+	w, err := time.Parse(time.RFC3339Nano, want)
+	if err != nil {
+		t.Fatalf("%s: %v", field, err)
+	}
+	got := ft.AsTime().Truncate(time.Millisecond)
+	if got.Equal(w) {
+		return
+	}
+	if w.Sub(got) == time.Second {
+		t.Logf("%s = %v; logstash says %s, one second late (its borrow bug)", field, got, want)
+		return
+	}
+	t.Errorf("%s = %v, want %s", field, got, want)
+}
+
+// TelegrafProto names an IP protocol as telegraf's netflow plugin does.
+func TelegrafProto(p uint8) string {
+	switch p {
+	case 1:
+		return "icmp"
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	}
+	return strconv.Itoa(int(p))
+}
+
+// TelegrafTCPFlags renders TCP flags as telegraf does: CWR ECE URG ACK PSH RST SYN FIN,
+// a dot for each flag not set.
+func TelegrafTCPFlags(f uint8) string {
+	const letters = "CEUAPRSF"
+	var b [8]byte
+	for i := range b {
+		b[i] = '.'
+		if f&(0x80>>i) != 0 {
+			b[i] = letters[i]
+		}
+	}
+	return string(b[:])
 }

@@ -1,0 +1,1001 @@
+package template
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"unsafe"
+
+	"github.com/flowkit/flow"
+)
+
+// opcode says what one field of a record does to a flow.Record: which field it sets and
+// how its bytes convert. The decode plan of a template is a slice of them, worked out once
+// when the template is learnt, so that decoding a record walks the slice instead of looking
+// fields up in the registry.
+type opcode uint8
+
+const (
+	opNone opcode = iota
+	opSrcAddr4
+	opSrcAddr6
+	opDstAddr4
+	opDstAddr6
+	opNextHop4
+	opNextHop6
+	opBGPNextHop4
+	opBGPNextHop6
+	opBytes
+	opPackets
+	opProto
+	opToS
+	opDSCP
+	opTCPFlags
+	opSrcPort
+	opDstPort
+	opICMPType
+	opICMPCode
+	opInIf
+	opOutIf
+	opSrcAS
+	opDstAS
+	opSrcMask
+	opDstMask
+	opVLAN
+	opOutVLAN
+	opSrcMAC
+	opDstMAC
+	opDirection
+	opEndReason
+	opMPLSLabel
+	opEngineType
+	opEngineID
+	opStartUptime
+	opEndUptime
+	opStartSec
+	opEndSec
+	opStartMs
+	opEndMs
+	opStartNTP
+	opEndNTP
+	opStartDelta
+	opEndDelta
+	opDurationMs
+	opDurationUs
+	opSampling
+	opSampler
+	opBoot
+
+	// Width-specialised forms of the commonest steps: one case each reads its value with
+	// a single load, where the generic form measures the field first.
+	opBytes4
+	opBytes8
+	opPackets4
+	opPackets8
+	opInIf2
+	opInIf4
+	opOutIf2
+	opOutIf4
+	opSrcAS2
+	opSrcAS4
+	opDstAS2
+	opDstAS4
+	opSrcPort2
+	opDstPort2
+	opProto1
+	opToS1
+	opTCPFlags1
+	opTCPFlags2
+	opSrcMask1
+	opDstMask1
+	opStartUptime4
+	opEndUptime4
+	opSampler1
+	opSampler2
+	opDirection1
+
+	// Address steps for templates that carry one family only: a plain store.
+	opSrcAddr4Only
+	opDstAddr4Only
+	opNextHop4Only
+	opBGPNextHop4Only
+	opSrcAddr6Only
+	opDstAddr6Only
+)
+
+// specialised maps a generic step and a field length to its width-specialised form.
+var specialised = map[[2]int]opcode{
+	{int(opBytes), 4}: opBytes4, {int(opBytes), 8}: opBytes8,
+	{int(opPackets), 4}: opPackets4, {int(opPackets), 8}: opPackets8,
+	{int(opInIf), 2}: opInIf2, {int(opInIf), 4}: opInIf4, {int(opOutIf), 2}: opOutIf2, {int(opOutIf), 4}: opOutIf4,
+	{int(opSrcAS), 2}: opSrcAS2, {int(opSrcAS), 4}: opSrcAS4, {int(opDstAS), 2}: opDstAS2, {int(opDstAS), 4}: opDstAS4,
+	{int(opSrcPort), 2}: opSrcPort2, {int(opDstPort), 2}: opDstPort2, {int(opProto), 1}: opProto1, {int(opToS), 1}: opToS1,
+	{int(opTCPFlags), 1}: opTCPFlags1, {int(opTCPFlags), 2}: opTCPFlags2, {int(opSrcMask), 1}: opSrcMask1,
+	{int(opDstMask), 1}: opDstMask1, {int(opStartUptime), 4}: opStartUptime4, {int(opEndUptime), 4}: opEndUptime4,
+	{int(opSampler), 1}: opSampler1, {int(opSampler), 2}: opSampler2, {int(opDirection), 1}: opDirection1,
+}
+
+// target is the part of a flow.Record (or of its derivation) a field feeds. Several
+// elements can feed one target (octetDeltaCount, octetTotalCount, initiatorOctets all give
+// Bytes); the plan keeps the best-ranked one a template has. IPv4 and IPv6 addresses are
+// targets of their own: templates that carry both families (Cisco IOS XR sends one template
+// for both, the other family zero) keep both, and the non-zero value wins at decode time.
+type target uint8
+
+const (
+	tNone target = iota
+	tSrcAddr4
+	tSrcAddr6
+	tDstAddr4
+	tDstAddr6
+	tNextHop4
+	tNextHop6
+	tBGPNextHop4
+	tBGPNextHop6
+	tBytes
+	tPackets
+	tProto
+	tToS
+	tTCPFlags
+	tSrcPort
+	tDstPort
+	tICMPType
+	tICMPCode
+	tInIf
+	tOutIf
+	tSrcAS
+	tDstAS
+	tSrcMask
+	tDstMask
+	tVLAN
+	tOutVLAN
+	tSrcMAC
+	tDstMAC
+	tDirection
+	tEndReason
+	tMPLSLabel
+	tEngineType
+	tEngineID
+	tStart
+	tEnd
+	tDuration
+	tSampling
+	tSampler
+	tBoot
+	numTargets
+)
+
+// mapping says what an element does: the opcode, the target it feeds, its rank among the
+// elements feeding that target (0 best), and the field lengths it accepts (an element sent
+// with another length is left to raw access).
+type mapping struct {
+	op       opcode
+	target   target
+	rank     uint8
+	min, max uint16
+}
+
+func m(op opcode, t target, rank uint8, min, max uint16) mapping {
+	return mapping{op: op, target: t, rank: rank, min: min, max: max}
+}
+
+// mappings lists the IANA elements (NetFlow v9 field types share the numbers) that set
+// part of a flow.Record. Unsigned integers are accepted in any width from 1 to 8 bytes
+// (reduced-size encoding) and narrowed to the record's field.
+var mappings = map[uint16]mapping{
+	8:   m(opSrcAddr4, tSrcAddr4, 0, 4, 4),         // sourceIPv4Address
+	27:  m(opSrcAddr6, tSrcAddr6, 0, 16, 16),       // sourceIPv6Address
+	12:  m(opDstAddr4, tDstAddr4, 0, 4, 4),         // destinationIPv4Address
+	28:  m(opDstAddr6, tDstAddr6, 0, 16, 16),       // destinationIPv6Address
+	15:  m(opNextHop4, tNextHop4, 0, 4, 4),         // ipNextHopIPv4Address
+	62:  m(opNextHop6, tNextHop6, 0, 16, 16),       // ipNextHopIPv6Address
+	18:  m(opBGPNextHop4, tBGPNextHop4, 0, 4, 4),   // bgpNextHopIPv4Address
+	63:  m(opBGPNextHop6, tBGPNextHop6, 0, 16, 16), // bgpNextHopIPv6Address
+	1:   m(opBytes, tBytes, 0, 1, 8),               // octetDeltaCount
+	85:  m(opBytes, tBytes, 1, 1, 8),               // octetTotalCount
+	23:  m(opBytes, tBytes, 2, 1, 8),               // postOctetDeltaCount (v9 OUT_BYTES)
+	231: m(opBytes, tBytes, 3, 1, 8),               // initiatorOctets (ASA NF_F_FWD_FLOW_DELTA_BYTES)
+	2:   m(opPackets, tPackets, 0, 1, 8),           // packetDeltaCount
+	86:  m(opPackets, tPackets, 1, 1, 8),           // packetTotalCount
+	24:  m(opPackets, tPackets, 2, 1, 8),           // postPacketDeltaCount (v9 OUT_PKTS)
+	298: m(opPackets, tPackets, 3, 1, 8),           // initiatorPackets
+	4:   m(opProto, tProto, 0, 1, 8),               // protocolIdentifier
+	5:   m(opToS, tToS, 0, 1, 8),                   // ipClassOfService
+	195: m(opDSCP, tToS, 1, 1, 8),                  // ipDiffServCodePoint
+	6:   m(opTCPFlags, tTCPFlags, 0, 1, 8),         // tcpControlBits
+	7:   m(opSrcPort, tSrcPort, 0, 1, 8),           // sourceTransportPort
+	180: m(opSrcPort, tSrcPort, 1, 1, 8),           // udpSourcePort
+	182: m(opSrcPort, tSrcPort, 1, 1, 8),           // tcpSourcePort
+	11:  m(opDstPort, tDstPort, 0, 1, 8),           // destinationTransportPort
+	181: m(opDstPort, tDstPort, 1, 1, 8),           // udpDestinationPort
+	183: m(opDstPort, tDstPort, 1, 1, 8),           // tcpDestinationPort
+	32:  m(opDstPort, tDstPort, 2, 1, 8),           // icmpTypeCodeIPv4
+	139: m(opDstPort, tDstPort, 2, 1, 8),           // icmpTypeCodeIPv6
+	176: m(opICMPType, tICMPType, 0, 1, 8),         // icmpTypeIPv4
+	178: m(opICMPType, tICMPType, 0, 1, 8),         // icmpTypeIPv6
+	177: m(opICMPCode, tICMPCode, 0, 1, 8),         // icmpCodeIPv4
+	179: m(opICMPCode, tICMPCode, 0, 1, 8),         // icmpCodeIPv6
+	10:  m(opInIf, tInIf, 0, 1, 8),                 // ingressInterface
+	252: m(opInIf, tInIf, 1, 1, 8),                 // ingressPhysicalInterface
+	14:  m(opOutIf, tOutIf, 0, 1, 8),               // egressInterface
+	253: m(opOutIf, tOutIf, 1, 1, 8),               // egressPhysicalInterface
+	16:  m(opSrcAS, tSrcAS, 0, 1, 8),               // bgpSourceAsNumber
+	17:  m(opDstAS, tDstAS, 0, 1, 8),               // bgpDestinationAsNumber
+	9:   m(opSrcMask, tSrcMask, 0, 1, 8),           // sourceIPv4PrefixLength
+	29:  m(opSrcMask, tSrcMask, 0, 1, 8),           // sourceIPv6PrefixLength
+	13:  m(opDstMask, tDstMask, 0, 1, 8),           // destinationIPv4PrefixLength
+	30:  m(opDstMask, tDstMask, 0, 1, 8),           // destinationIPv6PrefixLength
+	58:  m(opVLAN, tVLAN, 0, 1, 8),                 // vlanId (v9 SRC_VLAN)
+	243: m(opVLAN, tVLAN, 1, 1, 8),                 // dot1qVlanId
+	59:  m(opOutVLAN, tOutVLAN, 0, 1, 8),           // postVlanId (v9 DST_VLAN)
+	254: m(opOutVLAN, tOutVLAN, 1, 1, 8),           // postDot1qVlanId
+	56:  m(opSrcMAC, tSrcMAC, 0, 6, 6),             // sourceMacAddress (v9 IN_SRC_MAC)
+	81:  m(opSrcMAC, tSrcMAC, 1, 6, 6),             // postSourceMacAddress (v9 OUT_SRC_MAC)
+	80:  m(opDstMAC, tDstMAC, 0, 6, 6),             // destinationMacAddress (v9 IN_DST_MAC)
+	57:  m(opDstMAC, tDstMAC, 1, 6, 6),             // postDestinationMacAddress (v9 OUT_DST_MAC)
+	61:  m(opDirection, tDirection, 0, 1, 8),       // flowDirection
+	136: m(opEndReason, tEndReason, 0, 1, 8),       // flowEndReason
+	70:  m(opMPLSLabel, tMPLSLabel, 0, 3, 3),       // mplsTopLabelStackSection
+	38:  m(opEngineType, tEngineType, 0, 1, 8),     // engineType
+	39:  m(opEngineID, tEngineID, 0, 1, 8),         // engineId
+	156: m(opStartNTP, tStart, 0, 8, 8),            // flowStartNanoseconds
+	157: m(opEndNTP, tEnd, 0, 8, 8),                // flowEndNanoseconds
+	154: m(opStartNTP, tStart, 1, 8, 8),            // flowStartMicroseconds
+	155: m(opEndNTP, tEnd, 1, 8, 8),                // flowEndMicroseconds
+	152: m(opStartMs, tStart, 2, 1, 8),             // flowStartMilliseconds
+	153: m(opEndMs, tEnd, 2, 1, 8),                 // flowEndMilliseconds
+	150: m(opStartSec, tStart, 3, 1, 8),            // flowStartSeconds
+	151: m(opEndSec, tEnd, 3, 1, 8),                // flowEndSeconds
+	22:  m(opStartUptime, tStart, 4, 1, 8),         // flowStartSysUpTime (v9 FIRST_SWITCHED)
+	21:  m(opEndUptime, tEnd, 4, 1, 8),             // flowEndSysUpTime (v9 LAST_SWITCHED)
+	158: m(opStartDelta, tStart, 5, 1, 8),          // flowStartDeltaMicroseconds
+	159: m(opEndDelta, tEnd, 5, 1, 8),              // flowEndDeltaMicroseconds
+	161: m(opDurationMs, tDuration, 0, 1, 8),       // flowDurationMilliseconds
+	162: m(opDurationUs, tDuration, 1, 1, 8),       // flowDurationMicroseconds
+	34:  m(opSampling, tSampling, 0, 1, 8),         // samplingInterval
+	50:  m(opSampling, tSampling, 1, 1, 8),         // samplerRandomInterval
+	302: m(opSampler, tSampler, 0, 1, 8),           // selectorId
+	48:  m(opSampler, tSampler, 1, 1, 8),           // samplerId (v9 FLOW_SAMPLER_ID)
+	160: m(opBoot, tBoot, 0, 1, 8),                 // systemInitTimeMilliseconds
+}
+
+// v9ScopeInterface is the NetFlow v9 scope type of an interface: its value is an ifIndex.
+const v9ScopeInterface = 2
+
+// op is one step of a decode plan.
+type op struct {
+	off  uint16 // offset of the value in a record of a fixed-length template
+	n    uint16 // its length (fixed-length templates)
+	fi   uint16 // index of the field, for templates with variable-length fields
+	code opcode
+}
+
+// compile works out the record length and the decode plan.
+func (t *Template) compile() {
+	var chosen [numTargets]struct {
+		op   op
+		rank uint8
+		set  bool
+	}
+	off := 0
+	for i, f := range t.Fields {
+		if f.Length == VarLen {
+			t.variable = true
+			off++ // at least the length byte
+		} else {
+			off += int(f.Length)
+		}
+		mp, ok := t.mappingOf(i, f)
+		if !ok || f.Length == VarLen || f.Length < mp.min || f.Length > mp.max {
+			continue
+		}
+		c := &chosen[mp.target]
+		if c.set && c.rank <= mp.rank {
+			continue
+		}
+		c.set, c.rank = true, mp.rank
+		c.op = op{off: uint16(min(off-int(f.Length), 0xffff)), n: f.Length, fi: uint16(i), code: mp.op}
+		if sp, ok := specialised[[2]int{int(mp.op), int(f.Length)}]; ok {
+			c.op.code = sp
+		}
+	}
+	t.minLen = off
+	// An address field whose other family is not in the template is simply stored.
+	only := func(a, b target, op opcode) {
+		if chosen[a].set && !chosen[b].set {
+			chosen[a].op.code = op
+		}
+	}
+	only(tSrcAddr4, tSrcAddr6, opSrcAddr4Only)
+	only(tDstAddr4, tDstAddr6, opDstAddr4Only)
+	only(tNextHop4, tNextHop6, opNextHop4Only)
+	only(tBGPNextHop4, tBGPNextHop6, opBGPNextHop4Only)
+	only(tSrcAddr6, tSrcAddr4, opSrcAddr6Only)
+	only(tDstAddr6, tDstAddr4, opDstAddr6Only)
+	t.endSet = chosen[tEnd].set
+	t.durationOp = chosen[tDuration].set
+	t.samplerOp = chosen[tSampler].set
+	t.bootOp = chosen[tBoot].set
+	t.startUptime = chosen[tStart].set && (chosen[tStart].op.code == opStartUptime || chosen[tStart].op.code == opStartUptime4)
+	t.endUptime = chosen[tEnd].set && (chosen[tEnd].op.code == opEndUptime || chosen[tEnd].op.code == opEndUptime4)
+	t.pending = t.durationOp || t.samplerOp || t.bootOp
+	// ICMP type and code fill in the destination port only when no port field does.
+	if chosen[tDstPort].set {
+		chosen[tICMPType].set, chosen[tICMPCode].set = false, false
+	}
+	for _, c := range chosen {
+		if c.set {
+			t.ops = append(t.ops, c.op)
+		}
+	}
+	// Wire order: decoding walks the record front to back.
+	for i := 1; i < len(t.ops); i++ {
+		for j := i; j > 0 && t.ops[j].fi < t.ops[j-1].fi; j-- {
+			t.ops[j], t.ops[j-1] = t.ops[j-1], t.ops[j]
+		}
+	}
+	// With variable-length fields before them, the mapped fields have no fixed offsets:
+	// each record's are gathered into a scratch record where they do (Context.gather),
+	// and the plan reads that.
+	t.fixedLen = t.minLen
+	if t.variable {
+		off := 0
+		for i := range t.ops {
+			t.ops[i].off = uint16(off)
+			off += int(t.ops[i].n)
+		}
+		t.fixedLen = off
+	}
+	if t.minLen > 0xffff {
+		// No record of this template fits a message; it decodes nothing.
+		t.ops = nil
+	}
+	if t.Kind == Options {
+		t.opts = t.compileOptions()
+	}
+}
+
+// mappingOf returns what field i does to a flow.Record.
+func (t *Template) mappingOf(i int, f Field) (mapping, bool) {
+	if f.Enterprise != 0 {
+		return mapping{}, false
+	}
+	if i < t.ScopeCount && t.Protocol == flow.NetFlow9 {
+		// v9 scope fields are numbered apart: only the interface scope means something
+		// to a flow.Record.
+		if f.ID == v9ScopeInterface {
+			return m(opInIf, tInIf, 0, 1, 8), true
+		}
+		return mapping{}, false
+	}
+	mp, ok := mappings[f.ID]
+	return mp, ok
+}
+
+// Fill decodes rec, one record of t, into r, overwriting every field of r. rec must hold a
+// whole record as [Template.Next] measured it. Times relative to the exporter's uptime or
+// the export time are made absolute with c; sampling intervals and interface names that
+// options records announced are applied from c's exporter state.
+func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
+	if t.variable {
+		rec = c.gather(t, rec)
+	}
+	t.fill(unsafe.Slice(r, 1), rec, 0, c)
+}
+
+// FillSet decodes the consecutive records at the start of set into rs, as many as rs has
+// room for, and returns how many it decoded: len(rs), or fewer when set holds fewer whole
+// records. It is Fill for a whole data set at once, and much cheaper per record: the plan
+// is walked once, each step applied to every record. For a template with variable-length
+// fields it decodes record by record.
+func (t *Template) FillSet(rs []flow.Record, set []byte, c *Context) int {
+	if t.variable {
+		n := 0
+		for n < len(rs) {
+			l, ok := t.Next(set)
+			if !ok {
+				break
+			}
+			t.fill(rs[n:n+1], c.gather(t, set[:l]), 0, c)
+			set, n = set[l:], n+1
+		}
+		return n
+	}
+	if t.minLen == 0 {
+		return 0
+	}
+	n := min(len(rs), len(set)/t.minLen)
+	t.fill(rs[:n], set, t.minLen, c)
+	return n
+}
+
+// fill decodes len(rs) records, stride bytes apart from the start of rec, one plan step at
+// a time over all of them. Whatever a step cannot store in the record (durations, sampler
+// IDs, boot times) waits in c.tmp for the pass that finishes each record.
+func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
+	n := len(rs)
+	if n == 0 {
+		return
+	}
+	init := flow.Record{Protocol: c.Protocol, Exporter: c.Exporter, Domain: c.Domain}
+	for i := range rs {
+		rs[i] = init
+	}
+	if len(rec) < (n-1)*stride+t.fixedLen {
+		return // not records of t
+	}
+	var tmp []pending
+	if t.pending {
+		if cap(c.tmp) < n {
+			c.tmp = make([]pending, n)
+		}
+		tmp = c.tmp[:n]
+		clear(tmp)
+	}
+	base := unsafe.Pointer(unsafe.SliceData(rec))
+	for k := range t.ops {
+		o := &t.ops[k]
+		// The offsets were checked against the records' extent above: no bounds checks.
+		p := unsafe.Add(base, o.off)
+		switch o.code {
+		case opSrcAddr4Only:
+			for i := range rs {
+				rs[i].SrcAddr = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opDstAddr4Only:
+			for i := range rs {
+				rs[i].DstAddr = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opNextHop4Only:
+			for i := range rs {
+				rs[i].NextHop = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opBGPNextHop4Only:
+			for i := range rs {
+				rs[i].BGPNextHop = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opSrcAddr6Only:
+			for i := range rs {
+				rs[i].SrcAddr = netip.AddrFrom16(*(*[16]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opDstAddr6Only:
+			for i := range rs {
+				rs[i].DstAddr = netip.AddrFrom16(*(*[16]byte)(unsafe.Add(p, i*stride)))
+			}
+		case opSrcAddr4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				set4(&r.SrcAddr, b)
+			}
+		case opSrcAddr6:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				set16(&r.SrcAddr, b)
+			}
+		case opDstAddr4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				set4(&r.DstAddr, b)
+			}
+		case opDstAddr6:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				set16(&r.DstAddr, b)
+			}
+		case opNextHop4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				set4(&r.NextHop, b)
+			}
+		case opNextHop6:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				set16(&r.NextHop, b)
+			}
+		case opBGPNextHop4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				set4(&r.BGPNextHop, b)
+			}
+		case opBGPNextHop6:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				set16(&r.BGPNextHop, b)
+			}
+		case opBytes4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.Bytes = uint64(be32(q))
+			}
+		case opBytes8:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.Bytes = be64(q)
+			}
+		case opPackets4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.Packets = uint64(be32(q))
+			}
+		case opPackets8:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.Packets = be64(q)
+			}
+		case opInIf2:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.InIf = uint32(be16(q))
+			}
+		case opInIf4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.InIf = be32(q)
+			}
+		case opOutIf2:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.OutIf = uint32(be16(q))
+			}
+		case opOutIf4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.OutIf = be32(q)
+			}
+		case opSrcAS2:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.SrcAS = uint32(be16(q))
+			}
+		case opSrcAS4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.SrcAS = be32(q)
+			}
+		case opDstAS2:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.DstAS = uint32(be16(q))
+			}
+		case opDstAS4:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.DstAS = be32(q)
+			}
+		case opSrcPort2:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.SrcPort = be16(q)
+			}
+		case opDstPort2:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.DstPort = be16(q)
+			}
+		case opProto1:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.IPProto = *(*byte)(q)
+			}
+		case opToS1:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.ToS = *(*byte)(q)
+			}
+		case opTCPFlags1:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.TCPFlags = uint16(*(*byte)(q))
+			}
+		case opTCPFlags2:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.TCPFlags = be16(q)
+			}
+		case opSrcMask1:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.SrcMask = *(*byte)(q)
+			}
+		case opDstMask1:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.DstMask = *(*byte)(q)
+			}
+		case opDirection1:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.Direction = direction(uint64(*(*byte)(q)))
+			}
+		case opBytes:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.Bytes = Unsigned(b)
+			}
+		case opPackets:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.Packets = Unsigned(b)
+			}
+		case opProto:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.IPProto = uint8(Unsigned(b))
+			}
+		case opToS:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.ToS = uint8(Unsigned(b))
+			}
+		case opDSCP:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.ToS = uint8(Unsigned(b)) << 2
+			}
+		case opTCPFlags:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.TCPFlags = uint16(Unsigned(b))
+			}
+		case opSrcPort:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.SrcPort = uint16(Unsigned(b))
+			}
+		case opDstPort:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.DstPort = uint16(Unsigned(b))
+			}
+		case opICMPType:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.DstPort = r.DstPort&0xff | uint16(Unsigned(b))<<8
+			}
+		case opICMPCode:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.DstPort = r.DstPort&0xff00 | uint16(uint8(Unsigned(b)))
+			}
+		case opInIf:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.InIf = uint32(Unsigned(b))
+			}
+		case opOutIf:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.OutIf = uint32(Unsigned(b))
+			}
+		case opSrcAS:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.SrcAS = uint32(Unsigned(b))
+			}
+		case opDstAS:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.DstAS = uint32(Unsigned(b))
+			}
+		case opSrcMask:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.SrcMask = uint8(Unsigned(b))
+			}
+		case opDstMask:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.DstMask = uint8(Unsigned(b))
+			}
+		case opVLAN:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.VLAN = uint16(Unsigned(b)) & 0xfff
+			}
+		case opOutVLAN:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.OutVLAN = uint16(Unsigned(b)) & 0xfff
+			}
+		case opSrcMAC:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.SrcMAC = flow.MAC(b)
+			}
+		case opDstMAC:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.DstMAC = flow.MAC(b)
+			}
+		case opDirection:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.Direction = direction(Unsigned(b))
+			}
+		case opEndReason:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.EndReason = endReason(Unsigned(b))
+			}
+		case opMPLSLabel:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.MPLSLabel = uint32(b[0])<<12 | uint32(b[1])<<4 | uint32(b[2])>>4
+			}
+		case opEngineType:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.EngineType = uint8(Unsigned(b))
+			}
+		case opEngineID:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.EngineID = uint8(Unsigned(b))
+			}
+		case opStartUptime4, opEndUptime4:
+			// NetFlow v9: count back from the export time (see Context.sinceBoot).
+			export, up := c.ExportTime, c.Uptime
+			start := o.code == opStartUptime4
+			for i := range rs {
+				v := be32(unsafe.Add(p, i*stride))
+				t := flow.Time(int64(v) * 1e6)
+				if c.HasUptime {
+					t = export - flow.Time(int64(int32(up-v))*1e6)
+				}
+				if start {
+					rs[i].Start = t
+				} else {
+					rs[i].End = t
+				}
+			}
+		case opStartUptime:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.Start = c.sinceBoot(Unsigned(b))
+			}
+		case opEndUptime:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.End = c.sinceBoot(Unsigned(b))
+			}
+		case opStartSec:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.Start = flow.Time(int64(Unsigned(b)) * 1e9)
+			}
+		case opEndSec:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.End = flow.Time(int64(Unsigned(b)) * 1e9)
+			}
+		case opStartMs:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.Start = flow.Time(int64(Unsigned(b)) * 1e6)
+			}
+		case opEndMs:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.End = flow.Time(int64(Unsigned(b)) * 1e6)
+			}
+		case opStartNTP:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.Start = ntpTime(be64(q))
+			}
+		case opEndNTP:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				r.End = ntpTime(be64(q))
+			}
+		case opStartDelta:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.Start = c.ExportTime - flow.Time(int64(Unsigned(b))*1e3)
+			}
+		case opEndDelta:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.End = c.ExportTime - flow.Time(int64(Unsigned(b))*1e3)
+			}
+		case opDurationMs:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				tmp[i].dur = int64(Unsigned(b)) * 1e6
+				_ = r
+			}
+		case opDurationUs:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				tmp[i].dur = int64(Unsigned(b)) * 1e3
+				_ = r
+			}
+		case opSampling:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				r.SamplingInterval = uint32(min(Unsigned(b), 0xffffffff))
+			}
+		case opSampler:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				tmp[i].sampler = Unsigned(b)
+				_ = r
+			}
+		case opSampler1:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				tmp[i].sampler = uint64(*(*byte)(q))
+				_ = r
+			}
+		case opSampler2:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				tmp[i].sampler = uint64(be16(q))
+				_ = r
+			}
+		case opBoot:
+			for i := range rs {
+				r, q := &rs[i], unsafe.Add(p, i*stride)
+				b := unsafe.Slice((*byte)(q), o.n)
+				tmp[i].boot = int64(Unsigned(b)) * 1e6
+				_ = r
+			}
+		}
+	}
+	t.finish(rs, tmp, c)
+}
+
+// pending holds, per record, what a step found that the finishing pass applies.
+type pending struct {
+	boot, dur int64
+	sampler   uint64
+}
+
+// finish applies what needs more than one field: boot-relative times, durations, and the
+// sampling interval and interface names from the exporter's options.
+func (t *Template) finish(rs []flow.Record, tmp []pending, c *Context) {
+	if t.bootOp || (!c.HasUptime && (t.startUptime || t.endUptime)) {
+		for i := range rs {
+			r := &rs[i]
+			boot := int64(c.BootTime)
+			if tmp != nil && tmp[i].boot != 0 {
+				boot = tmp[i].boot
+			}
+			if t.startUptime && !c.HasUptime {
+				r.Start = uptimeFromBoot(r.Start, boot)
+			}
+			if t.endUptime && !c.HasUptime {
+				r.End = uptimeFromBoot(r.End, boot)
+			}
+		}
+	}
+	if t.durationOp {
+		for i := range rs {
+			r, d := &rs[i], flow.Time(tmp[i].dur)
+			switch {
+			case r.Start != 0 && !t.endSet:
+				r.End = r.Start + d
+			case r.Start == 0 && r.End != 0:
+				r.Start = r.End - d
+			}
+		}
+	}
+	if ex := c.ex; ex != nil {
+		rate, looked := uint32(0), false
+		for i := range rs {
+			r := &rs[i]
+			switch {
+			case r.SamplingInterval != 0: // the record says
+			case t.samplerOp:
+				// The last lookup answers most records: check it here, without a call.
+				id := tmp[i].sampler
+				if c.smOK && c.smID == id && c.smHas && c.smDomain == c.Domain && c.smGen == ex.gen.Load() {
+					r.SamplingInterval = c.smRate
+				} else {
+					r.SamplingInterval = c.sampling(id, true)
+				}
+			default:
+				if !looked {
+					rate, looked = c.sampling(0, false), true
+				}
+				r.SamplingInterval = rate
+			}
+		}
+		if ex.hasNames.Load() {
+			for i := range rs {
+				r := &rs[i]
+				r.InIfName, r.OutIfName = c.ifName(r.InIf), c.ifName(r.OutIf)
+			}
+		}
+	}
+}
+
+// uptimeFromBoot turns a flowStartSysUpTime or flowEndSysUpTime kept as a duration (the
+// uptime in nanoseconds) into wall-clock time from the boot time, or 0 without one.
+func uptimeFromBoot(up flow.Time, boot int64) flow.Time {
+	if boot == 0 {
+		return 0
+	}
+	return flow.Time(boot) + up
+}
+
+func direction(v uint64) flow.Direction {
+	switch v {
+	case 0:
+		return flow.Ingress
+	case 1:
+		return flow.Egress
+	}
+	return flow.DirectionUnknown
+}
+
+func endReason(v uint64) flow.EndReason {
+	if v <= uint64(flow.EndLackOfResources) {
+		return flow.EndReason(v)
+	}
+	return flow.EndUnknown
+}
+
+// set4 stores an IPv4 address, unless it is 0.0.0.0 and the other family already gave one.
+func set4(a *netip.Addr, b []byte) {
+	if binary.BigEndian.Uint32(b) != 0 || !a.IsValid() {
+		*a = netip.AddrFrom4([4]byte(b))
+	}
+}
+
+// set16 stores an IPv6 address, unless it is :: and the other family already gave one.
+func set16(a *netip.Addr, b []byte) {
+	if binary.BigEndian.Uint64(b) != 0 || binary.BigEndian.Uint64(b[8:]) != 0 || !a.IsValid() {
+		*a = netip.AddrFrom16([16]byte(b))
+	}
+}
+
+// be16, be32 and be64 read big-endian values at p, which the caller knows to be inside the
+// record: through fixed-size array pointers, with no bounds checks and no alignment assumed.
+func be16(p unsafe.Pointer) uint16 { return binary.BigEndian.Uint16((*[2]byte)(p)[:]) }
+func be32(p unsafe.Pointer) uint32 { return binary.BigEndian.Uint32((*[4]byte)(p)[:]) }
+func be64(p unsafe.Pointer) uint64 { return binary.BigEndian.Uint64((*[8]byte)(p)[:]) }

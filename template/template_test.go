@@ -1,0 +1,143 @@
+package template_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowkit/flow"
+	"github.com/flowkit/flow/template"
+)
+
+func TestRegistry(t *testing.T) {
+	tests := []struct {
+		id         uint16
+		enterprise uint32
+		name       string
+		typ        template.DataType
+	}{
+		{1, 0, "octetDeltaCount", template.Unsigned64},
+		{8, 0, "sourceIPv4Address", template.IPv4Address},
+		{152, 0, "flowStartMilliseconds", template.DateTimeMilliseconds},
+		{291, 0, "basicList", template.BasicList},
+		{1, template.ReversePEN, "reverseOctetDeltaCount", template.Unsigned64},
+	}
+	for _, tt := range tests {
+		e, ok := template.Lookup(tt.id, tt.enterprise)
+		if !ok || e.Name != tt.name || e.Type != tt.typ {
+			t.Errorf("Lookup(%d, %d) = %+v, %v", tt.id, tt.enterprise, e, ok)
+		}
+	}
+	if e, ok := template.LookupV9(40000); !ok || e.Name != "NF_F_USERNAME" || e.Type != template.String {
+		t.Errorf("v9 40000: %+v", e)
+	}
+	if _, ok := template.Lookup(40000, 0); ok {
+		t.Error("40000 is not an IANA element")
+	}
+	if template.V9ScopeName(2) != "Interface" {
+		t.Error("v9 scope 2")
+	}
+}
+
+func TestValues(t *testing.T) {
+	if template.Unsigned([]byte{1, 2, 3}) != 0x010203 || template.Signed([]byte{0xff, 0xfe}) != -2 || template.Signed([]byte{0x7f}) != 127 {
+		t.Error("reduced-size integers")
+	}
+	if template.Time(template.DateTimeMicroseconds, []byte{0x83, 0xaa, 0x7e, 0x80, 0x80, 0, 0, 0}) != flow.Time(500_000_000) {
+		t.Error("NTP time")
+	}
+	cases := map[string]string{
+		string(template.AppendText(nil, template.String, []byte("Gi0\x00\x00"))):      "Gi0",
+		string(template.AppendText(nil, template.IPv6Address, make([]byte, 16))):      "::",
+		string(template.AppendText(nil, template.Boolean, []byte{2})):                 "false",
+		string(template.AppendText(nil, template.OctetArray, []byte{0xde, 0xad})):     "dead",
+		string(template.AppendText(nil, template.Signed32, []byte{0xff, 0xff, 0xff})): "-1",
+	}
+	for got, want := range cases {
+		if got != want {
+			t.Errorf("AppendText = %q, want %q", got, want)
+		}
+	}
+}
+
+// TestVariableLength decodes records with variable-length fields in both prefix forms.
+func TestVariableLength(t *testing.T) {
+	tp := template.New(flow.IPFIX, 300, template.Data, 0, []template.Field{
+		{ID: 8, Length: 4}, {ID: 82, Length: template.VarLen}, {ID: 1, Length: 3}, {ID: 96, Length: template.VarLen},
+	})
+	long := strings.Repeat("x", 300)
+	rec := append([]byte{10, 0, 0, 1, 3, 'G', 'i', '0', 0, 1, 0, 255, 1, 44}, long...)
+	n, ok := tp.Next(rec)
+	if !ok || n != len(rec) {
+		t.Fatalf("Next = %d, %v; want %d", n, ok, len(rec))
+	}
+	if _, ok := tp.Next(rec[:len(rec)-1]); ok {
+		t.Error("a record cut short is measured whole")
+	}
+	var r flow.Record
+	var c template.Context
+	tp.Fill(&r, rec, &c)
+	if r.SrcAddr != netip.MustParseAddr("10.0.0.1") || r.Bytes != 256 {
+		t.Errorf("record %+v", r)
+	}
+	v, _ := template.Record{Template: tp, Bytes: rec}.Get(96, 0)
+	if string(v) != long {
+		t.Errorf("long field %d bytes", len(v))
+	}
+	if allocs := testing.AllocsPerRun(100, func() { tp.Fill(&r, rec, &c) }); allocs != 0 {
+		t.Errorf("Fill allocates %v", allocs)
+	}
+}
+
+func TestCacheExpiryAndReplace(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	c := template.NewCache(template.Config{Lifetime: time.Minute, Now: func() time.Time { return now }})
+	k := template.Key{Session: template.Session{Protocol: flow.IPFIX}, Domain: 1, ID: 256}
+	f1 := []template.Field{{ID: 8, Length: 4}}
+	a, _ := c.Learn(k, template.Data, 0, f1)
+	if b, _ := c.Learn(k, template.Data, 0, f1); b != a {
+		t.Error("an identical template is recompiled")
+	}
+	if b, _ := c.Learn(k, template.Data, 0, []template.Field{{ID: 12, Length: 4}}); b == a || c.Lookup(k) != b {
+		t.Error("a redefinition does not replace")
+	}
+	now = now.Add(2 * time.Minute)
+	if c.Lookup(k) != nil {
+		t.Error("an expired template is still found")
+	}
+	stream := k
+	stream.Stream = true
+	c.Learn(stream, template.Data, 0, f1)
+	now = now.Add(time.Hour)
+	if c.Lookup(stream) == nil {
+		t.Error("a TCP template expired")
+	}
+	if s := c.Stats(); s.Expired != 1 || s.Replaced != 1 || s.Templates != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestHoldRing fills the ring past its bytes and count: the oldest sets go, counted.
+func TestHoldRing(t *testing.T) {
+	c := template.NewCache(template.Config{HoldSets: 4, HoldBytes: 100})
+	k := template.Key{Session: template.Session{Protocol: flow.NetFlow9}, ID: 300}
+	for i := 0; i < 10; i++ {
+		k.ID = uint16(300 + i%3)
+		if !c.Hold(k, []byte{byte(i)}, make([]byte, 29)) {
+			t.Fatal("not held")
+		}
+	}
+	if c.Hold(k, nil, make([]byte, 101)) {
+		t.Error("a set larger than the ring is held")
+	}
+	s := c.Stats()
+	if s.Held != 3 || s.HeldBytes != 90 || s.HeldDropped != 8 {
+		t.Errorf("stats %+v", s)
+	}
+	k.ID = 300 // sets 9 (the only one of 300 left)
+	out := c.Release(k, nil)
+	if len(out) != 4+30 || out[4] != 9 {
+		t.Errorf("released % x", out)
+	}
+}
