@@ -585,6 +585,10 @@ func (s *parser) srh(e []byte) {
 func (s *parser) transport(off int, proto uint8) {
 	p, b := s.p, s.b
 	p.Proto = proto
+	if off > len(b) { // the network header's options run past the bytes
+		s.stop(StopTruncated)
+		return
+	}
 	p.Offsets.Transport = int32(off)
 	switch proto {
 	case ProtoTCP:

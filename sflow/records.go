@@ -227,6 +227,20 @@ func MakeASPath(segs ...ASSegment) ASPath {
 	return b
 }
 
+// Len returns the number of segments.
+func (p ASPath) Len() int {
+	n := 0
+	for len(p) >= 8 {
+		c := int(binary.BigEndian.Uint32(p[4:]))
+		if c > (len(p)-8)/4 {
+			break
+		}
+		n++
+		p = p[8+4*c:]
+	}
+	return n
+}
+
 // Segments appends the path's segments to dst.
 func (p ASPath) Segments(dst []ASSegment) []ASSegment {
 	for len(p) >= 8 {
