@@ -292,8 +292,15 @@ func (r Record) OpenFlowPort() (OpenFlowPort, error) {
 	return c, nil
 }
 
-// PortName decodes a port_name record: the interface's name (ifName).
-func (r Record) PortName() ([]byte, error) { return r.Text() }
+// PortName decodes a port_name record: the interface's name (ifName). Some agents pad the
+// name with NUL bytes inside its length; they are not part of the name and are dropped.
+func (r Record) PortName() ([]byte, error) {
+	name, err := r.Text()
+	for len(name) > 0 && name[len(name)-1] == 0 {
+		name = name[:len(name)-1]
+	}
+	return name, err
+}
 
 // HostDescr is the host_descr record.
 type HostDescr struct {
