@@ -234,9 +234,9 @@ func (b *Builder) AddFlowSample(s *FlowSample) error {
 	}
 	buf, n = appendRaw(buf, s.Raw, n)
 	binary.BigEndian.PutUint32(buf[start+4:], uint32(len(buf)-start-8))
-	numAt := start + 8 + 4*8
+	numAt := start + 8 + 4*7 // after sequence, source, rate, pool, drops, input, output
 	if expanded {
-		numAt = start + 8 + 4*11
+		numAt = start + 8 + 4*10 // the source and interfaces take two words each
 	}
 	binary.BigEndian.PutUint32(buf[numAt:], uint32(n))
 	b.buf = buf

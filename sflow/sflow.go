@@ -371,9 +371,8 @@ func (p *Parser) Next() bool {
 	for p.left > 0 {
 		p.left--
 		msg, off := p.msg, p.off
-		what := func() string { return "sample " + strconv.Itoa(int(p.hdr.Samples-p.left)) }
 		if len(msg)-off < 8 {
-			p.fail(&flow.ParseError{Protocol: flow.SFlow, What: what(), Offset: off,
+			p.fail(&flow.ParseError{Protocol: flow.SFlow, What: p.sampleName(), Offset: off,
 				Err: flow.ErrTruncated, Detail: "header counts " + strconv.FormatUint(uint64(p.hdr.Samples), 10) + " samples; the datagram ends"})
 			return false
 		}
@@ -388,7 +387,7 @@ func (p *Parser) Next() bool {
 		switch {
 		case err == nil && contentEnd < 0: // an unknown sample: only its length tells its end
 			if !fits {
-				p.fail(&flow.ParseError{Protocol: flow.SFlow, What: what() + " (" + f.String() + ")", Offset: off,
+				p.fail(&flow.ParseError{Protocol: flow.SFlow, What: p.sampleName() + " (" + f.String() + ")", Offset: off,
 					Err: flow.ErrTruncated, Detail: "length " + strconv.FormatUint(uint64(n), 10) + " runs past the datagram"})
 				return false
 			}
@@ -416,6 +415,11 @@ func (p *Parser) Next() bool {
 		return true
 	}
 	return false
+}
+
+// sampleName names the sample Next is reading, counting from 1.
+func (p *Parser) sampleName() string {
+	return "sample " + strconv.Itoa(int(p.hdr.Samples-p.left))
 }
 
 // sample decodes the fixed part of a sample that starts at off and checks its records'
