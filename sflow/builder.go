@@ -303,7 +303,8 @@ func (b *Builder) AddCounterSample(s *CounterSample) error {
 }
 
 // AddFlow appends a flow sample describing r: sampled_ipv4 or sampled_ipv6 data (length
-// from Bytes), a sampled_ethernet record when r has MACs, extended_switch when it has a
+// from Bytes; an address that is missing is written as the unspecified address), a
+// sampled_ethernet record when r has MACs or has a length but no addresses, extended_switch when it has a
 // VLAN, extended_router when it has a next hop or prefix lengths, and extended_gateway
 // when it has a BGP next hop or AS numbers. The sample's sampling rate is
 // r.SamplingInterval, its data source and input interface r.InIf, its output r.OutIf.
@@ -312,7 +313,7 @@ func (b *Builder) AddCounterSample(s *CounterSample) error {
 // record whose addresses are of different families, and [flow.ErrFull] when the datagram
 // is full.
 func (b *Builder) AddFlow(r *flow.Record) error {
-	src, dst := r.SrcAddr.Unmap(), r.DstAddr.Unmap()
+	src, dst := r.SrcAddr, r.DstAddr
 	if src.IsValid() && dst.IsValid() && src.Is4() != dst.Is4() {
 		return ErrMixedFamilies
 	}
@@ -332,14 +333,23 @@ func (b *Builder) AddFlow(r *flow.Record) error {
 		}
 		s.IPv4 = &ip
 	case src.IsValid() || dst.IsValid():
+		if !src.IsValid() {
+			ip.SrcAddr = netip.IPv6Unspecified()
+		}
+		if !dst.IsValid() {
+			ip.DstAddr = netip.IPv6Unspecified()
+		}
 		s.IPv6 = &ip
 	}
+	// MACs travel in a sampled_ethernet record; so does the length of a sample without IP
+	// addresses.
 	var eth SampledEthernet
-	if !r.SrcMAC.IsZero() || !r.DstMAC.IsZero() {
+	if !r.SrcMAC.IsZero() || !r.DstMAC.IsZero() || (s.IPv4 == nil && s.IPv6 == nil && r.Bytes != 0) {
 		eth = SampledEthernet{Length: ip.Length, SrcMAC: r.SrcMAC, DstMAC: r.DstMAC}
-		if s.IPv6 != nil {
+		switch {
+		case s.IPv6 != nil:
 			eth.Type = 0x86dd
-		} else {
+		case s.IPv4 != nil:
 			eth.Type = 0x0800
 		}
 		s.Ethernet = &eth

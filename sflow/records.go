@@ -88,18 +88,24 @@ func (h SampledHeader) Layer() (packet.Layer, bool) {
 	return 0, false
 }
 
-func decodeSampledHeader(b []byte, off int) (SampledHeader, error) {
+func decodeSampledHeader(b []byte) (SampledHeader, bool) {
 	r := xdr{b: b}
 	h := SampledHeader{Protocol: r.u32(), FrameLength: r.u32(), Stripped: r.u32()}
 	h.Header = r.opaque()
 	if r.short {
-		return SampledHeader{}, recordError(FlowSampledHeader, off, len(b))
+		return SampledHeader{}, false
 	}
-	return h, nil
+	return h, true
 }
 
 // SampledHeader decodes a sampled_header record.
-func (r Record) SampledHeader() (SampledHeader, error) { return decodeSampledHeader(r.Data, r.Offset) }
+func (r Record) SampledHeader() (SampledHeader, error) {
+	v, ok := decodeSampledHeader(r.Data)
+	if !ok {
+		return SampledHeader{}, recordError(r.Format, r.Offset, len(r.Data))
+	}
+	return v, nil
+}
 
 // SampledEthernet is a sampled_ethernet record, and the body of the extended L2 tunnel
 // records (1021, 1022).
@@ -109,18 +115,22 @@ type SampledEthernet struct {
 	Type           uint32 // the EtherType
 }
 
-func decodeSampledEthernet(b []byte, off int) (SampledEthernet, error) {
+func decodeSampledEthernet(b []byte) (SampledEthernet, bool) {
 	r := xdr{b: b}
 	e := SampledEthernet{Length: r.u32(), SrcMAC: r.mac(), DstMAC: r.mac(), Type: r.u32()}
 	if r.short {
-		return SampledEthernet{}, recordError(FlowSampledEthernet, off, len(b))
+		return SampledEthernet{}, false
 	}
-	return e, nil
+	return e, true
 }
 
 // SampledEthernet decodes a sampled_ethernet record (or an extended L2 tunnel record).
 func (r Record) SampledEthernet() (SampledEthernet, error) {
-	return decodeSampledEthernet(r.Data, r.Offset)
+	v, ok := decodeSampledEthernet(r.Data)
+	if !ok {
+		return SampledEthernet{}, recordError(r.Format, r.Offset, len(r.Data))
+	}
+	return v, nil
 }
 
 // SampledIP is a sampled_ipv4 or sampled_ipv6 record, and the body of the extended IPv4
@@ -134,31 +144,43 @@ type SampledIP struct {
 	ToS              uint32 // IPv4 type of service, or IPv6 priority
 }
 
-func decodeSampledIPv4(b []byte, off int) (SampledIP, error) {
+func decodeSampledIPv4(b []byte) (SampledIP, bool) {
 	r := xdr{b: b}
 	ip := SampledIP{Length: r.u32(), Protocol: r.u32(), SrcAddr: r.ip4(), DstAddr: r.ip4(),
 		SrcPort: r.u32(), DstPort: r.u32(), TCPFlags: r.u32(), ToS: r.u32()}
 	if r.short {
-		return SampledIP{}, recordError(FlowSampledIPv4, off, len(b))
+		return SampledIP{}, false
 	}
-	return ip, nil
+	return ip, true
 }
 
-func decodeSampledIPv6(b []byte, off int) (SampledIP, error) {
+func decodeSampledIPv6(b []byte) (SampledIP, bool) {
 	r := xdr{b: b}
 	ip := SampledIP{Length: r.u32(), Protocol: r.u32(), SrcAddr: r.ip6(), DstAddr: r.ip6(),
 		SrcPort: r.u32(), DstPort: r.u32(), TCPFlags: r.u32(), ToS: r.u32()}
 	if r.short {
-		return SampledIP{}, recordError(FlowSampledIPv6, off, len(b))
+		return SampledIP{}, false
 	}
-	return ip, nil
+	return ip, true
 }
 
 // SampledIPv4 decodes a sampled_ipv4 record (or an extended IPv4 tunnel record).
-func (r Record) SampledIPv4() (SampledIP, error) { return decodeSampledIPv4(r.Data, r.Offset) }
+func (r Record) SampledIPv4() (SampledIP, error) {
+	v, ok := decodeSampledIPv4(r.Data)
+	if !ok {
+		return SampledIP{}, recordError(r.Format, r.Offset, len(r.Data))
+	}
+	return v, nil
+}
 
 // SampledIPv6 decodes a sampled_ipv6 record (or an extended IPv6 tunnel record).
-func (r Record) SampledIPv6() (SampledIP, error) { return decodeSampledIPv6(r.Data, r.Offset) }
+func (r Record) SampledIPv6() (SampledIP, error) {
+	v, ok := decodeSampledIPv6(r.Data)
+	if !ok {
+		return SampledIP{}, recordError(r.Format, r.Offset, len(r.Data))
+	}
+	return v, nil
+}
 
 // ExtendedSwitch is an extended_switch record.
 type ExtendedSwitch struct {
@@ -166,18 +188,22 @@ type ExtendedSwitch struct {
 	DstVLAN, DstPriority uint32 // and of the outgoing frame
 }
 
-func decodeExtendedSwitch(b []byte, off int) (ExtendedSwitch, error) {
+func decodeExtendedSwitch(b []byte) (ExtendedSwitch, bool) {
 	r := xdr{b: b}
 	s := ExtendedSwitch{r.u32(), r.u32(), r.u32(), r.u32()}
 	if r.short {
-		return ExtendedSwitch{}, recordError(FlowExtSwitch, off, len(b))
+		return ExtendedSwitch{}, false
 	}
-	return s, nil
+	return s, true
 }
 
 // ExtendedSwitch decodes an extended_switch record.
 func (r Record) ExtendedSwitch() (ExtendedSwitch, error) {
-	return decodeExtendedSwitch(r.Data, r.Offset)
+	v, ok := decodeExtendedSwitch(r.Data)
+	if !ok {
+		return ExtendedSwitch{}, recordError(r.Format, r.Offset, len(r.Data))
+	}
+	return v, nil
 }
 
 // ExtendedRouter is an extended_router record.
@@ -186,18 +212,22 @@ type ExtendedRouter struct {
 	SrcMask, DstMask uint32 // prefix lengths of the routes to the source and destination
 }
 
-func decodeExtendedRouter(b []byte, off int) (ExtendedRouter, error) {
+func decodeExtendedRouter(b []byte) (ExtendedRouter, bool) {
 	r := xdr{b: b}
 	rt := ExtendedRouter{NextHop: r.addr(), SrcMask: r.u32(), DstMask: r.u32()}
 	if r.short {
-		return ExtendedRouter{}, recordError(FlowExtRouter, off, len(b))
+		return ExtendedRouter{}, false
 	}
-	return rt, nil
+	return rt, true
 }
 
 // ExtendedRouter decodes an extended_router record.
 func (r Record) ExtendedRouter() (ExtendedRouter, error) {
-	return decodeExtendedRouter(r.Data, r.Offset)
+	v, ok := decodeExtendedRouter(r.Data)
+	if !ok {
+		return ExtendedRouter{}, recordError(r.Format, r.Offset, len(r.Data))
+	}
+	return v, nil
 }
 
 // AS path segment types.
@@ -305,7 +335,7 @@ func (g ExtendedGateway) DstAS() uint32 {
 	return g.AS
 }
 
-func decodeExtendedGateway(b []byte, off int) (ExtendedGateway, error) {
+func decodeExtendedGateway(b []byte) (ExtendedGateway, bool) {
 	r := xdr{b: b}
 	g := ExtendedGateway{NextHop: r.addr(), AS: r.u32(), SrcAS: r.u32(), SrcPeerAS: r.u32()}
 	segs := r.array(8)
@@ -321,14 +351,18 @@ func decodeExtendedGateway(b []byte, off int) (ExtendedGateway, error) {
 	g.Communities = r.words()
 	g.LocalPref = r.u32()
 	if r.short {
-		return ExtendedGateway{}, recordError(FlowExtGateway, off, len(b))
+		return ExtendedGateway{}, false
 	}
-	return g, nil
+	return g, true
 }
 
 // ExtendedGateway decodes an extended_gateway record.
 func (r Record) ExtendedGateway() (ExtendedGateway, error) {
-	return decodeExtendedGateway(r.Data, r.Offset)
+	v, ok := decodeExtendedGateway(r.Data)
+	if !ok {
+		return ExtendedGateway{}, recordError(r.Format, r.Offset, len(r.Data))
+	}
+	return v, nil
 }
 
 // ExtendedUser is an extended_user record (RADIUS or TACACS users).

@@ -50,6 +50,7 @@ package sflow
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -321,12 +322,12 @@ func (p *Parser) Start(msg []byte) (Header, error) {
 	opts := p.Packet
 	*p = Parser{Packet: opts, msg: msg}
 	if len(msg) < 4 {
-		return Header{}, p.fail(&flow.ParseError{Protocol: flow.SFlow, What: "header", Err: flow.ErrTruncated,
-			Detail: "need 28 bytes, have " + strconv.Itoa(len(msg))})
+		var a, d [48]byte
+		return Header{}, p.fail(parseError(0, flow.ErrTruncated, newMsg(a[:]).s("header"), newMsg(d[:]).s("need 28 bytes, have ").n(len(msg))))
 	}
 	if v := binary.BigEndian.Uint32(msg); v != Version {
-		return Header{}, p.fail(&flow.ParseError{Protocol: flow.SFlow, What: "header", Err: flow.ErrVersion,
-			Detail: "version " + strconv.FormatUint(uint64(v), 10)})
+		var a, d [48]byte
+		return Header{}, p.fail(parseError(0, flow.ErrVersion, newMsg(a[:]).s("header"), newMsg(d[:]).s("version ").u(v)))
 	}
 	r := xdr{b: msg, off: 4}
 	var h Header
@@ -337,8 +338,8 @@ func (p *Parser) Start(msg []byte) (Header, error) {
 		h.Agent = r.ip6()
 	default:
 		if !r.short {
-			return Header{}, p.fail(&flow.ParseError{Protocol: flow.SFlow, What: "header", Offset: 4, Err: flow.ErrMalformed,
-				Detail: "agent address type " + strconv.FormatUint(uint64(t), 10)})
+			var a, d [48]byte
+			return Header{}, p.fail(parseError(4, flow.ErrMalformed, newMsg(a[:]).s("header"), newMsg(d[:]).s("agent address type ").u(t)))
 		}
 	}
 	h.SubAgent, h.Sequence, h.Uptime, h.Samples = r.u32(), r.u32(), r.u32(), r.u32()
@@ -347,8 +348,8 @@ func (p *Parser) Start(msg []byte) (Header, error) {
 		if h.Agent.Is6() || (len(msg) >= 8 && binary.BigEndian.Uint32(msg[4:]) == 2) {
 			need = 40
 		}
-		return Header{}, p.fail(&flow.ParseError{Protocol: flow.SFlow, What: "header", Err: flow.ErrTruncated,
-			Detail: "need " + strconv.Itoa(need) + " bytes, have " + strconv.Itoa(len(msg))})
+		var a, d [48]byte
+		return Header{}, p.fail(parseError(0, flow.ErrTruncated, newMsg(a[:]).s("header"), newMsg(d[:]).s("need ").n(need).s(" bytes, have ").n(len(msg))))
 	}
 	p.hdr, p.off, p.end, p.left = h, r.off, r.off, h.Samples
 	return h, nil
@@ -372,8 +373,9 @@ func (p *Parser) Next() bool {
 		p.left--
 		msg, off := p.msg, p.off
 		if len(msg)-off < 8 {
-			p.fail(&flow.ParseError{Protocol: flow.SFlow, What: p.sampleName(), Offset: off,
-				Err: flow.ErrTruncated, Detail: "header counts " + strconv.FormatUint(uint64(p.hdr.Samples), 10) + " samples; the datagram ends"})
+			var a, d [64]byte
+			p.fail(parseError(off, flow.ErrTruncated, newMsg(a[:]).s("sample ").u(p.hdr.Samples-p.left),
+				newMsg(d[:]).s("header counts ").u(p.hdr.Samples).s(" samples; the datagram ends")))
 			return false
 		}
 		f := Format(binary.BigEndian.Uint32(msg[off:]))
@@ -383,12 +385,13 @@ func (p *Parser) Next() bool {
 		if fits {
 			declEnd = off + 8 + int(n)
 		}
-		contentEnd, err := p.sample(f, off, msg[:declEnd], msg)
+		contentEnd, err := p.sample(f, off, msg[:declEnd], msg, p.skipErr == nil || !fits)
 		switch {
 		case err == nil && contentEnd < 0: // an unknown sample: only its length tells its end
 			if !fits {
-				p.fail(&flow.ParseError{Protocol: flow.SFlow, What: p.sampleName() + " (" + f.String() + ")", Offset: off,
-					Err: flow.ErrTruncated, Detail: "length " + strconv.FormatUint(uint64(n), 10) + " runs past the datagram"})
+				var a, d [64]byte
+				p.fail(parseError(off, flow.ErrTruncated, newMsg(a[:]).s("sample ").u(p.hdr.Samples-p.left).s(" (").f(f).s(")"),
+					newMsg(d[:]).s("length ").u(n).s(" runs past the datagram")))
 				return false
 			}
 			p.off = declEnd
@@ -417,16 +420,15 @@ func (p *Parser) Next() bool {
 	return false
 }
 
-// sampleName names the sample Next is reading, counting from 1.
-func (p *Parser) sampleName() string {
-	return "sample " + strconv.Itoa(int(p.hdr.Samples-p.left))
-}
-
 // sample decodes the fixed part of a sample that starts at off and checks its records'
 // envelopes against the datagram. It returns where the records end, or -1 for a sample
 // format it does not know. decl ends where the sample's length says (or at the end of
 // the datagram when the length runs past it).
-func (p *Parser) sample(f Format, off int, decl, msg []byte) (int, error) {
+//
+// needErr says whether the caller will keep an error: when it would not, a static one is
+// returned instead of building a message, so that a datagram of many malformed samples
+// costs no more allocations than one.
+func (p *Parser) sample(f Format, off int, decl, msg []byte, needErr bool) (int, error) {
 	body := decl[off+8:]
 	s := Sample{Format: f, Offset: off, Length: int(binary.BigEndian.Uint32(msg[off+4:])), body: body}
 	r := xdr{b: msg, off: off + 8}
@@ -463,8 +465,11 @@ func (p *Parser) sample(f Format, off int, decl, msg []byte) (int, error) {
 	}
 	s.NumRecords = r.u32()
 	if r.short {
-		return 0, &flow.ParseError{Protocol: flow.SFlow, What: "sample " + f.String(), Offset: off, Err: flow.ErrTruncated,
-			Detail: "the datagram ends inside its header"}
+		if !needErr {
+			return 0, errSkipped
+		}
+		var a, d [64]byte
+		return 0, parseError(off, flow.ErrTruncated, newMsg(a[:]).s("sample ").f(f), newMsg(d[:]).s("the datagram ends inside its header"))
 	}
 	// Walk the record envelopes once, so that iterating later cannot fail.
 	k := s.Kind()
@@ -473,14 +478,22 @@ func (p *Parser) sample(f Format, off int, decl, msg []byte) (int, error) {
 	unknown := 0
 	for i := uint32(0); i < s.NumRecords; i++ {
 		if len(msg)-at < 8 {
-			return 0, &flow.ParseError{Protocol: flow.SFlow, What: "sample " + f.String() + " record " + strconv.Itoa(int(i)), Offset: at,
-				Err: flow.ErrTruncated, Detail: "sample counts " + strconv.FormatUint(uint64(s.NumRecords), 10) + " records; the datagram ends"}
+			if !needErr {
+				return 0, errSkipped
+			}
+			var a, d [64]byte
+			return 0, parseError(at, flow.ErrTruncated, newMsg(a[:]).s("sample ").f(f).s(" record ").u(i),
+				newMsg(d[:]).s("sample counts ").u(s.NumRecords).s(" records; the datagram ends"))
 		}
 		rf := Format(binary.BigEndian.Uint32(msg[at:]))
 		n := binary.BigEndian.Uint32(msg[at+4:])
 		if uint64(n) > uint64(len(msg)-at-8) {
-			return 0, &flow.ParseError{Protocol: flow.SFlow, What: "sample " + f.String() + " record " + strconv.Itoa(int(i)) + " (" + rf.String() + ")",
-				Offset: at, Err: flow.ErrTruncated, Detail: "length " + strconv.FormatUint(uint64(n), 10) + " runs past the datagram"}
+			if !needErr {
+				return 0, errSkipped
+			}
+			var a, d [64]byte
+			return 0, parseError(at, flow.ErrTruncated, newMsg(a[:]).s("sample ").f(f).s(" record ").u(i).s(" (").f(rf).s(")"),
+				newMsg(d[:]).s("length ").u(n).s(" runs past the datagram"))
 		}
 		if !known(k, rf) {
 			unknown++
@@ -492,6 +505,9 @@ func (p *Parser) sample(f Format, off int, decl, msg []byte) (int, error) {
 	p.cur = s
 	return at, nil
 }
+
+// errSkipped stands for the error of a malformed sample when an earlier one's is kept.
+var errSkipped = errors.New("sflow: malformed sample")
 
 // Sample returns the current sample. Call it only after Next returned true.
 func (p *Parser) Sample() Sample { return p.cur }
@@ -578,12 +594,11 @@ func (p *Parser) fill(r *flow.Record) {
 		f := Format(binary.BigEndian.Uint32(b[at:]))
 		n := int(binary.BigEndian.Uint32(b[at+4:]))
 		data := b[at+8 : at+8+n : at+8+n]
-		recOff := s.recordsOff + at
 		at += 8 + n
 		switch f {
 		case FlowSampledHeader:
-			h, err := decodeSampledHeader(data, recOff)
-			if err != nil {
+			h, ok := decodeSampledHeader(data)
+			if !ok {
 				p.stats.MalformedRecords++
 				continue
 			}
@@ -600,7 +615,7 @@ func (p *Parser) fill(r *flow.Record) {
 			if pk.VLANs > 0 {
 				headerVLAN = pk.VLAN
 			}
-			if pk.IPVersion != 0 {
+			if pk.SrcAddr.IsValid() { // the IP header was read whole
 				haveIP = true
 				r.SrcAddr, r.DstAddr = pk.SrcAddr, pk.DstAddr
 				r.IPProto, r.ToS = pk.Proto, pk.ToS
@@ -611,8 +626,8 @@ func (p *Parser) fill(r *flow.Record) {
 				}
 			}
 		case FlowSampledEthernet:
-			e, err := decodeSampledEthernet(data, recOff)
-			if err != nil {
+			e, ok := decodeSampledEthernet(data)
+			if !ok {
 				p.stats.MalformedRecords++
 				continue
 			}
@@ -622,13 +637,13 @@ func (p *Parser) fill(r *flow.Record) {
 			}
 		case FlowSampledIPv4, FlowSampledIPv6:
 			var ip SampledIP
-			var err error
+			var ok bool
 			if f == FlowSampledIPv4 {
-				ip, err = decodeSampledIPv4(data, recOff)
+				ip, ok = decodeSampledIPv4(data)
 			} else {
-				ip, err = decodeSampledIPv6(data, recOff)
+				ip, ok = decodeSampledIPv6(data)
 			}
-			if err != nil {
+			if !ok {
 				p.stats.MalformedRecords++
 				continue
 			}
@@ -641,8 +656,8 @@ func (p *Parser) fill(r *flow.Record) {
 				r.TCPFlags = uint16(ip.TCPFlags)
 			}
 		case FlowExtSwitch:
-			sw, err := decodeExtendedSwitch(data, recOff)
-			if err != nil {
+			sw, ok := decodeExtendedSwitch(data)
+			if !ok {
 				p.stats.MalformedRecords++
 				continue
 			}
@@ -653,16 +668,16 @@ func (p *Parser) fill(r *flow.Record) {
 				switchVLAN = uint16(sw.DstVLAN)
 			}
 		case FlowExtRouter:
-			rt, err := decodeExtendedRouter(data, recOff)
-			if err != nil {
+			rt, ok := decodeExtendedRouter(data)
+			if !ok {
 				p.stats.MalformedRecords++
 				continue
 			}
 			r.NextHop = rt.NextHop
 			r.SrcMask, r.DstMask = uint8(min(rt.SrcMask, 128)), uint8(min(rt.DstMask, 128))
 		case FlowExtGateway:
-			g, err := decodeExtendedGateway(data, recOff)
-			if err != nil {
+			g, ok := decodeExtendedGateway(data)
+			if !ok {
 				p.stats.MalformedRecords++
 				continue
 			}

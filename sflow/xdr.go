@@ -163,8 +163,30 @@ func MakeWords(vs ...uint32) Words {
 	return b
 }
 
+// msg is the text of an error message being built, in a buffer the caller makes with a
+// constant capacity (so that it stays on the stack): a message then costs one allocation,
+// for its string, however many parts it has. Error paths are bounded to a few messages
+// per datagram; see Parser.Next.
+type msg []byte
+
+func newMsg(b []byte) msg { return msg(b[:0]) }
+
+func (m msg) s(v string) msg { return append(m, v...) }
+
+func (m msg) n(v int) msg { return strconv.AppendInt(m, int64(v), 10) }
+
+func (m msg) u(v uint32) msg { return strconv.AppendUint(m, uint64(v), 10) }
+
+func (m msg) f(f Format) msg { return m.u(f.Enterprise()).s(":").u(f.Number()) }
+
+// parseError returns an sFlow ParseError: three allocations, the error and its two texts.
+func parseError(off int, err error, what, detail msg) error {
+	return &flow.ParseError{Protocol: flow.SFlow, What: string(what), Offset: off, Err: err, Detail: string(detail)}
+}
+
 // recordError describes a record that is too short for its format.
 func recordError(format Format, off int, have int) error {
-	return &flow.ParseError{Protocol: flow.SFlow, What: "record " + format.String(), Offset: off,
-		Err: flow.ErrTruncated, Detail: "content ends early (" + strconv.Itoa(have) + " bytes)"}
+	var a, b [48]byte
+	return parseError(off, flow.ErrTruncated, newMsg(a[:]).s("record ").f(format),
+		newMsg(b[:]).s("content ends early (").n(have).s(" bytes)"))
 }
