@@ -189,12 +189,10 @@ type ExtendedSwitch struct {
 }
 
 func decodeExtendedSwitch(b []byte) (ExtendedSwitch, bool) {
-	r := xdr{b: b}
-	s := ExtendedSwitch{r.u32(), r.u32(), r.u32(), r.u32()}
-	if r.short {
+	if len(b) < 16 {
 		return ExtendedSwitch{}, false
 	}
-	return s, true
+	return ExtendedSwitch{binary.BigEndian.Uint32(b), binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint32(b[8:]), binary.BigEndian.Uint32(b[12:])}, true
 }
 
 // ExtendedSwitch decodes an extended_switch record.
@@ -219,6 +217,14 @@ func decodeExtendedRouter(b []byte) (ExtendedRouter, bool) {
 		return ExtendedRouter{}, false
 	}
 	return rt, true
+}
+
+// routerFlow decodes an extended_router record, with a fast path for an IPv4 next hop.
+func routerFlow(b []byte) (ExtendedRouter, bool) {
+	if len(b) >= 16 && binary.BigEndian.Uint32(b) == 1 {
+		return ExtendedRouter{NextHop: netip.AddrFrom4([4]byte(b[4:8])), SrcMask: binary.BigEndian.Uint32(b[8:]), DstMask: binary.BigEndian.Uint32(b[12:])}, true
+	}
+	return decodeExtendedRouter(b)
 }
 
 // ExtendedRouter decodes an extended_router record.
@@ -363,6 +369,30 @@ func (r Record) ExtendedGateway() (ExtendedGateway, error) {
 		return ExtendedGateway{}, recordError(r.Format, r.Offset, len(r.Data))
 	}
 	return v, nil
+}
+
+// gatewayFlow reads what a flow.Record takes from an extended_gateway record, checking
+// the whole record as decodeExtendedGateway does but without building its views.
+func gatewayFlow(b []byte) (nextHop netip.Addr, as, srcAS, dstAS uint32, ok bool) {
+	r := xdr{b: b}
+	nextHop = r.addr()
+	as, srcAS = r.u32(), r.u32()
+	r.u32() // src_peer_as
+	segs := r.array(8)
+	dstAS = as
+	for i := 0; i < segs && !r.short; i++ {
+		r.u32()
+		n := r.array(4)
+		if n > 0 && !r.short {
+			dstAS = binary.BigEndian.Uint32(b[r.off+4*(n-1):])
+		}
+		r.off += 4 * n
+	}
+	r.array(4) // communities
+	if !r.short && len(b)-r.off >= 4*int(binary.BigEndian.Uint32(b[r.off-4:]))+4 {
+		return nextHop, as, srcAS, dstAS, true
+	}
+	return netip.Addr{}, 0, 0, 0, false
 }
 
 // ExtendedUser is an extended_user record (RADIUS or TACACS users).

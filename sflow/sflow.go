@@ -134,11 +134,13 @@ type Interface struct {
 
 // IfIndex returns the interface's ifIndex when it names one interface that is not the
 // agent itself, and 0 otherwise.
-func (i Interface) IfIndex() uint32 {
-	if i.Format != IfIndex || i.Value == InternalInterface {
+func (i Interface) IfIndex() uint32 { return ifIndex(i.Format, i.Value) }
+
+func ifIndex(format, value uint32) uint32 {
+	if format != IfIndex || value == InternalInterface {
 		return 0
 	}
-	return i.Value
+	return value
 }
 
 // Sample is one sample of a datagram, in the wire's terms. Fields that the sample's format
@@ -171,8 +173,10 @@ type Sample struct {
 }
 
 // Kind returns the family of the sample's format.
-func (s Sample) Kind() Kind {
-	switch s.Format {
+func (s Sample) Kind() Kind { return kindOf(s.Format) }
+
+func kindOf(f Format) Kind {
+	switch f {
 	case SampleFlow, SampleFlowExpanded:
 		return KindFlow
 	case SampleCounters, SampleCountersExpanded:
@@ -242,39 +246,42 @@ type Record struct {
 	Data []byte
 }
 
-// known reports whether this package decodes records of format f in samples of kind k.
-func known(k Kind, f Format) bool {
-	if f.Enterprise() != 0 {
-		return false
+// knownFlow and knownCounters are the record formats (enterprise 0) this package decodes,
+// as bitsets indexed by format number, so that counting unknown records costs a lookup.
+var knownFlow, knownCounters = formatSet(
+	FlowSampledHeader, FlowSampledEthernet, FlowSampledIPv4, FlowSampledIPv6,
+	FlowExtSwitch, FlowExtRouter, FlowExtGateway, FlowExtUser, FlowExtURL, FlowExtMPLS,
+	FlowExtNAT, FlowExtMPLSTunnel, FlowExtMPLSVC, FlowExtMPLSFTN, FlowExtMPLSLDPFEC,
+	FlowExtVLANTunnel, FlowExtL2TunnelEgress, FlowExtL2TunnelIngress,
+	FlowExtIPv4TunnelEgress, FlowExtIPv4TunnelIngress, FlowExtIPv6TunnelEgress,
+	FlowExtIPv6TunnelIngress, FlowExtDecapEgress, FlowExtDecapIngress, FlowExtVNIEgress,
+	FlowExtVNIIngress, FlowExtEgressQueue, FlowExtACL, FlowExtFunction, FlowExtTransit,
+	FlowExtQueueDepth, FlowExtHWTrap, FlowExtLinuxReason, FlowExtSocket4, FlowExtSocket6,
+	FlowExtProxySocket4, FlowExtProxySocket6,
+), formatSet(
+	CountersGeneric, CountersEthernet, CountersTokenRing, CountersVG, CountersVLAN,
+	CountersIEEE80211, CountersLAG, CountersSFP, CountersProcessor, CountersRadio,
+	CountersOpenFlowPort, CountersPortName,
+	CountersHostDescr, CountersHostAdapters, CountersHostParent, CountersHostCPU,
+	CountersHostMemory, CountersHostDiskIO, CountersHostNetIO, CountersMIB2IP,
+	CountersMIB2ICMP, CountersMIB2TCP, CountersMIB2UDP, CountersVirtNode,
+	CountersVirtCPU, CountersVirtMemory, CountersVirtDiskIO, CountersVirtNetIO,
+	CountersAppOperations, CountersAppResources, CountersAppWorkers, CountersOVSDP,
+)
+
+// formats is a set of enterprise-0 formats.
+type formats [4096 / 64]uint64
+
+func formatSet(fs ...Format) *formats {
+	var s formats
+	for _, f := range fs {
+		s[f/64] |= 1 << (f % 64)
 	}
-	if k == KindCounters {
-		switch f {
-		case CountersGeneric, CountersEthernet, CountersTokenRing, CountersVG, CountersVLAN,
-			CountersIEEE80211, CountersLAG, CountersSFP, CountersProcessor, CountersRadio,
-			CountersOpenFlowPort, CountersPortName,
-			CountersHostDescr, CountersHostAdapters, CountersHostParent, CountersHostCPU,
-			CountersHostMemory, CountersHostDiskIO, CountersHostNetIO, CountersMIB2IP,
-			CountersMIB2ICMP, CountersMIB2TCP, CountersMIB2UDP, CountersVirtNode,
-			CountersVirtCPU, CountersVirtMemory, CountersVirtDiskIO, CountersVirtNetIO,
-			CountersAppOperations, CountersAppResources, CountersAppWorkers, CountersOVSDP:
-			return true
-		}
-		return false
-	}
-	switch f {
-	case FlowSampledHeader, FlowSampledEthernet, FlowSampledIPv4, FlowSampledIPv6,
-		FlowExtSwitch, FlowExtRouter, FlowExtGateway, FlowExtUser, FlowExtURL, FlowExtMPLS,
-		FlowExtNAT, FlowExtMPLSTunnel, FlowExtMPLSVC, FlowExtMPLSFTN, FlowExtMPLSLDPFEC,
-		FlowExtVLANTunnel, FlowExtL2TunnelEgress, FlowExtL2TunnelIngress,
-		FlowExtIPv4TunnelEgress, FlowExtIPv4TunnelIngress, FlowExtIPv6TunnelEgress,
-		FlowExtIPv6TunnelIngress, FlowExtDecapEgress, FlowExtDecapIngress, FlowExtVNIEgress,
-		FlowExtVNIIngress, FlowExtEgressQueue, FlowExtACL, FlowExtFunction, FlowExtTransit,
-		FlowExtQueueDepth, FlowExtHWTrap, FlowExtLinuxReason, FlowExtSocket4, FlowExtSocket6,
-		FlowExtProxySocket4, FlowExtProxySocket6:
-		return true
-	}
-	return false
+	return &s
 }
+
+// has reports whether f is in the set; formats of other enterprises never are.
+func (s *formats) has(f Format) bool { return f < 4096 && s[f/64]&(1<<(f%64)) != 0 }
 
 // Stats counts what the parser skipped in the current datagram.
 type Stats struct {
@@ -319,8 +326,10 @@ type Parser struct {
 // [*flow.ParseError] wrapping [flow.ErrTruncated] or [flow.ErrVersion] when the header
 // cannot be read; the samples are checked as Next reaches them.
 func (p *Parser) Start(msg []byte) (Header, error) {
-	opts := p.Packet
-	*p = Parser{Packet: opts, msg: msg}
+	// Field by field, leaving the current sample and packet (overwritten before use): the
+	// Parser is large, and clearing it whole costs more than a small datagram's decode.
+	p.msg, p.hdr, p.off, p.left, p.end = msg, Header{}, 0, 0, 0
+	p.err, p.skipErr, p.stats = nil, nil, Stats{}
 	if len(msg) < 4 {
 		var a, d [48]byte
 		return Header{}, p.fail(parseError(0, flow.ErrTruncated, newMsg(a[:]).s("header"), newMsg(d[:]).s("need 28 bytes, have ").n(len(msg))))
@@ -429,11 +438,28 @@ func (p *Parser) Next() bool {
 // returned instead of building a message, so that a datagram of many malformed samples
 // costs no more allocations than one.
 func (p *Parser) sample(f Format, off int, decl, msg []byte, needErr bool) (int, error) {
-	body := decl[off+8:]
-	s := Sample{Format: f, Offset: off, Length: int(binary.BigEndian.Uint32(msg[off+4:])), body: body}
+	// The sample is decoded in place, field by field: building a Sample and copying it
+	// costs more than the decoding.
+	s := &p.cur
+	s.Format, s.Offset, s.Length = f, off, int(binary.BigEndian.Uint32(msg[off+4:]))
+	s.body, s.records, s.recordsOff = decl[off+8:], nil, 0
+	s.Sequence, s.SourceType, s.SourceIndex = 0, 0, 0
+	s.SamplingRate, s.SamplePool, s.Drops = 0, 0, 0
+	s.Input, s.Output, s.Reason, s.NumRecords = Interface{}, Interface{}, 0, 0
 	r := xdr{b: msg, off: off + 8}
 	switch f {
 	case SampleFlow:
+		if w := msg[off+8:]; len(w) >= 32 { // the common case, without a check per field
+			s.Sequence = binary.BigEndian.Uint32(w)
+			src := binary.BigEndian.Uint32(w[4:])
+			s.SourceType, s.SourceIndex = src>>24, src&0xffffff
+			s.SamplingRate, s.SamplePool, s.Drops = binary.BigEndian.Uint32(w[8:]), binary.BigEndian.Uint32(w[12:]), binary.BigEndian.Uint32(w[16:])
+			in, out := binary.BigEndian.Uint32(w[20:]), binary.BigEndian.Uint32(w[24:])
+			s.Input = Interface{Format: in >> 30, Value: in & 0x3fffffff}
+			s.Output = Interface{Format: out >> 30, Value: out & 0x3fffffff}
+			r.off += 28
+			break
+		}
 		s.Sequence = r.u32()
 		src := r.u32()
 		s.SourceType, s.SourceIndex = src>>24, src&0xffffff
@@ -459,7 +485,6 @@ func (p *Parser) sample(f Format, off int, decl, msg []byte, needErr bool) (int,
 		s.Output = Interface{Value: r.u32()}
 		s.Reason = r.u32()
 	default:
-		p.cur = s
 		p.stats.UnknownSamples++
 		return -1, nil
 	}
@@ -472,7 +497,10 @@ func (p *Parser) sample(f Format, off int, decl, msg []byte, needErr bool) (int,
 		return 0, parseError(off, flow.ErrTruncated, newMsg(a[:]).s("sample ").f(f), newMsg(d[:]).s("the datagram ends inside its header"))
 	}
 	// Walk the record envelopes once, so that iterating later cannot fail.
-	k := s.Kind()
+	known := knownFlow
+	if f == SampleCounters || f == SampleCountersExpanded {
+		known = knownCounters
+	}
 	start := r.off
 	at := start
 	unknown := 0
@@ -495,14 +523,13 @@ func (p *Parser) sample(f Format, off int, decl, msg []byte, needErr bool) (int,
 			return 0, parseError(at, flow.ErrTruncated, newMsg(a[:]).s("sample ").f(f).s(" record ").u(i).s(" (").f(rf).s(")"),
 				newMsg(d[:]).s("length ").u(n).s(" runs past the datagram"))
 		}
-		if !known(k, rf) {
+		if !known.has(rf) {
 			unknown++
 		}
 		at += 8 + int(n)
 	}
 	p.stats.UnknownRecords += unknown
 	s.records, s.recordsOff = msg[start:at:at], start
-	p.cur = s
 	return at, nil
 }
 
@@ -536,7 +563,7 @@ func (p *Parser) Trailing() []byte {
 // and reports whether it was one. For other samples it returns false and leaves r alone.
 // See the package documentation for how fields are mapped.
 func (p *Parser) Flow(r *flow.Record) bool {
-	if p.cur.Kind() != KindFlow {
+	if kindOf(p.cur.Format) != KindFlow {
 		return false
 	}
 	p.fill(r)
@@ -548,7 +575,7 @@ func (p *Parser) Flow(r *flow.Record) bool {
 // Afterwards Next returns false. It allocates only when dst has no room.
 func (p *Parser) AppendFlows(dst []flow.Record) []flow.Record {
 	for p.Next() {
-		if p.cur.Kind() != KindFlow {
+		if kindOf(p.cur.Format) != KindFlow {
 			continue
 		}
 		dst = slices.Grow(dst, 1)
@@ -573,7 +600,7 @@ func (p *Parser) fill(r *flow.Record) {
 	r.Packets, r.Bytes = 1, 0
 	r.Start, r.End = 0, 0
 	r.SrcPort, r.DstPort = 0, 0
-	r.InIf, r.OutIf = s.Input.IfIndex(), s.Output.IfIndex()
+	r.InIf, r.OutIf = ifIndex(s.Input.Format, s.Input.Value), ifIndex(s.Output.Format, s.Output.Value)
 	r.SrcAS, r.DstAS = 0, 0
 	r.SamplingInterval = s.SamplingRate
 	r.TCPFlags, r.ToS = 0, 0
@@ -597,12 +624,13 @@ func (p *Parser) fill(r *flow.Record) {
 		at += 8 + n
 		switch f {
 		case FlowSampledHeader:
-			h, ok := decodeSampledHeader(data)
-			if !ok {
+			// protocol, frame length, stripped, header length, header: read in place.
+			if len(data) < 16 || uint64(binary.BigEndian.Uint32(data[12:])) > uint64(len(data)-16) {
 				p.stats.MalformedRecords++
 				continue
 			}
-			r.Bytes = uint64(h.FrameLength)
+			r.Bytes = uint64(binary.BigEndian.Uint32(data[4:]))
+			h := SampledHeader{Protocol: binary.BigEndian.Uint32(data), Header: data[16 : 16+binary.BigEndian.Uint32(data[12:])]}
 			first, ok := h.Layer()
 			if !ok {
 				continue
@@ -619,8 +647,12 @@ func (p *Parser) fill(r *flow.Record) {
 				haveIP = true
 				r.SrcAddr, r.DstAddr = pk.SrcAddr, pk.DstAddr
 				r.IPProto, r.ToS = pk.Proto, pk.ToS
-				r.SrcPort, r.DstPort = pk.SrcPort, pk.DstPort
+				// The ports one at a time, with a store between: copied together, the
+				// compiler reads both with one 32-bit load, which has to wait for the
+				// parser's two 16-bit stores to retire.
+				r.SrcPort = pk.SrcPort
 				r.TCPFlags = pk.TCPFlags
+				r.DstPort = pk.DstPort
 				if pk.Proto == packet.ProtoICMP || pk.Proto == packet.ProtoICMPv6 {
 					r.SrcPort, r.DstPort = 0, uint16(pk.ICMPType)<<8|uint16(pk.ICMPCode)
 				}
@@ -668,7 +700,7 @@ func (p *Parser) fill(r *flow.Record) {
 				switchVLAN = uint16(sw.DstVLAN)
 			}
 		case FlowExtRouter:
-			rt, ok := decodeExtendedRouter(data)
+			rt, ok := routerFlow(data)
 			if !ok {
 				p.stats.MalformedRecords++
 				continue
@@ -676,17 +708,15 @@ func (p *Parser) fill(r *flow.Record) {
 			r.NextHop = rt.NextHop
 			r.SrcMask, r.DstMask = uint8(min(rt.SrcMask, 128)), uint8(min(rt.DstMask, 128))
 		case FlowExtGateway:
-			g, ok := decodeExtendedGateway(data)
+			nh, as, srcAS, dstAS, ok := gatewayFlow(data)
 			if !ok {
 				p.stats.MalformedRecords++
 				continue
 			}
-			r.BGPNextHop = g.NextHop
-			r.SrcAS = g.SrcAS
+			r.BGPNextHop, r.SrcAS, r.DstAS = nh, srcAS, dstAS
 			if r.SrcAS == 0 {
-				r.SrcAS = g.AS
+				r.SrcAS = as
 			}
-			r.DstAS = g.DstAS()
 		}
 	}
 	if r.Bytes == 0 {
