@@ -374,25 +374,55 @@ func (r Record) ExtendedGateway() (ExtendedGateway, error) {
 // gatewayFlow reads what a flow.Record takes from an extended_gateway record, checking
 // the whole record as decodeExtendedGateway does but without building its views.
 func gatewayFlow(b []byte) (nextHop netip.Addr, as, srcAS, dstAS uint32, ok bool) {
-	r := xdr{b: b}
-	nextHop = r.addr()
-	as, srcAS = r.u32(), r.u32()
-	r.u32() // src_peer_as
-	segs := r.array(8)
-	dstAS = as
-	for i := 0; i < segs && !r.short; i++ {
-		r.u32()
-		n := r.array(4)
-		if n > 0 && !r.short {
-			dstAS = binary.BigEndian.Uint32(b[r.off+4*(n-1):])
+	if len(b) < 4 {
+		return
+	}
+	off := 4
+	switch binary.BigEndian.Uint32(b) {
+	case 0:
+	case 1:
+		if len(b) < 8 {
+			return
 		}
-		r.off += 4 * n
+		nextHop, off = netip.AddrFrom4([4]byte(b[4:8])), 8
+	case 2:
+		if len(b) < 20 {
+			return
+		}
+		nextHop, off = netip.AddrFrom16([16]byte(b[4:20])), 20
+	default:
+		return
 	}
-	r.array(4) // communities
-	if !r.short && len(b)-r.off >= 4*int(binary.BigEndian.Uint32(b[r.off-4:]))+4 {
-		return nextHop, as, srcAS, dstAS, true
+	rest := b[off:]
+	if len(rest) < 16 {
+		return
 	}
-	return netip.Addr{}, 0, 0, 0, false
+	as, srcAS = binary.BigEndian.Uint32(rest), binary.BigEndian.Uint32(rest[4:])
+	segs := binary.BigEndian.Uint32(rest[12:])
+	rest = rest[16:]
+	dstAS = as
+	// Each segment takes at least 8 bytes, so the loop ends with the bytes whatever the
+	// count says.
+	for ; segs > 0; segs-- {
+		if len(rest) < 8 {
+			return
+		}
+		n := uint64(binary.BigEndian.Uint32(rest[4:]))
+		if n > uint64(len(rest)-8)/4 {
+			return
+		}
+		if n > 0 {
+			dstAS = binary.BigEndian.Uint32(rest[4+4*n:])
+		}
+		rest = rest[8+4*n:]
+	}
+	if len(rest) < 4 {
+		return
+	}
+	if c := uint64(binary.BigEndian.Uint32(rest)); c > uint64(len(rest)-4)/4 || len(rest)-4-4*int(c) < 4 {
+		return // communities, then the local preference
+	}
+	return nextHop, as, srcAS, dstAS, true
 }
 
 // ExtendedUser is an extended_user record (RADIUS or TACACS users).

@@ -505,23 +505,20 @@ func (p *Parser) sample(f Format, off int, decl, msg []byte, needErr bool) (int,
 	at := start
 	unknown := 0
 	for i := uint32(0); i < s.NumRecords; i++ {
-		if len(msg)-at < 8 {
+		rec := msg[at:]
+		if len(rec) < 8 {
 			if !needErr {
 				return 0, errSkipped
 			}
-			var a, d [64]byte
-			return 0, parseError(at, flow.ErrTruncated, newMsg(a[:]).s("sample ").f(f).s(" record ").u(i),
-				newMsg(d[:]).s("sample counts ").u(s.NumRecords).s(" records; the datagram ends"))
+			return 0, recordsEndError(f, at, i, s.NumRecords)
 		}
-		rf := Format(binary.BigEndian.Uint32(msg[at:]))
-		n := binary.BigEndian.Uint32(msg[at+4:])
-		if uint64(n) > uint64(len(msg)-at-8) {
+		rf := Format(binary.BigEndian.Uint32(rec))
+		n := binary.BigEndian.Uint32(rec[4:])
+		if uint64(n) > uint64(len(rec)-8) {
 			if !needErr {
 				return 0, errSkipped
 			}
-			var a, d [64]byte
-			return 0, parseError(at, flow.ErrTruncated, newMsg(a[:]).s("sample ").f(f).s(" record ").u(i).s(" (").f(rf).s(")"),
-				newMsg(d[:]).s("length ").u(n).s(" runs past the datagram"))
+			return 0, recordLengthError(f, at, i, rf, n)
 		}
 		if !known.has(rf) {
 			unknown++
@@ -531,6 +528,20 @@ func (p *Parser) sample(f Format, off int, decl, msg []byte, needErr bool) (int,
 	p.stats.UnknownRecords += unknown
 	s.records, s.recordsOff = msg[start:at:at], start
 	return at, nil
+}
+
+// recordsEndError and recordLengthError describe a sample whose records run past the
+// datagram: out of the loop that walks them, which they would slow down.
+func recordsEndError(f Format, at int, i, n uint32) error {
+	var a, d [64]byte
+	return parseError(at, flow.ErrTruncated, newMsg(a[:]).s("sample ").f(f).s(" record ").u(i),
+		newMsg(d[:]).s("sample counts ").u(n).s(" records; the datagram ends"))
+}
+
+func recordLengthError(f Format, at int, i uint32, rf Format, n uint32) error {
+	var a, d [64]byte
+	return parseError(at, flow.ErrTruncated, newMsg(a[:]).s("sample ").f(f).s(" record ").u(i).s(" (").f(rf).s(")"),
+		newMsg(d[:]).s("length ").u(n).s(" runs past the datagram"))
 }
 
 // errSkipped stands for the error of a malformed sample when an earlier one's is kept.
@@ -616,12 +627,15 @@ func (p *Parser) fill(r *flow.Record) {
 		ipBytes         uint64
 		ethBytes        uint64
 	)
-	b, at := s.records, 0
-	for i := uint32(0); i < s.NumRecords; i++ {
-		f := Format(binary.BigEndian.Uint32(b[at:]))
-		n := int(binary.BigEndian.Uint32(b[at+4:]))
-		data := b[at+8 : at+8+n : at+8+n]
-		at += 8 + n
+	rest := s.records // checked by Next: every record is within it
+	for i := uint32(0); i < s.NumRecords && len(rest) >= 8; i++ {
+		f := Format(binary.BigEndian.Uint32(rest))
+		n := uint64(binary.BigEndian.Uint32(rest[4:]))
+		if n > uint64(len(rest)-8) {
+			break // cannot happen; says so to the compiler, which then drops bounds checks
+		}
+		data := rest[8 : 8+n : 8+n]
+		rest = rest[8+n:]
 		switch f {
 		case FlowSampledHeader:
 			// protocol, frame length, stripped, header length, header: read in place.
