@@ -691,10 +691,7 @@ func (s *parser) transport(off int, proto uint8) {
 	}
 }
 
-// ports sets SrcPort and DstPort from the first four bytes of b. Both come from one
-// 32-bit word so that the compiler stores them with one instruction: a reader that copies
-// the two adjacent fields with one 32-bit load (as flow.Record's are) then gets the stored
-// value forwarded, instead of waiting for two narrower stores to retire.
+// ports sets SrcPort and DstPort from the first four bytes of b, read as one word.
 func (p *Packet) ports(b []byte) {
 	v := binary.BigEndian.Uint32(b)
 	p.SrcPort, p.DstPort = uint16(v>>16), uint16(v)
