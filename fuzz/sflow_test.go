@@ -255,20 +255,8 @@ func FuzzSFlowRoundTrip(f *testing.F) {
 }
 
 func FuzzPacket(f *testing.F) {
-	for _, d := range seedDatagrams(f, "sflow") {
-		var p sflow.Parser
-		if _, err := p.Start(d); err != nil {
-			continue
-		}
-		for p.Next() {
-			for rs := p.Sample().Records(); rs.Next(); {
-				if r := rs.Record(); r.Format == sflow.FlowSampledHeader && !r.Counters {
-					if h, err := r.SampledHeader(); err == nil {
-						f.Add(h.Header, uint8(h.Protocol))
-					}
-				}
-			}
-		}
+	for _, h := range sampledHeaders(f) {
+		f.Add(h.Header, uint8(h.Protocol))
 	}
 	f.Fuzz(func(t *testing.T, b []byte, first uint8) {
 		checkPacket(t, b, packet.Layer(first%5))
@@ -278,7 +266,21 @@ func FuzzPacket(f *testing.F) {
 // TestPacketAllocs parses 20,000 mutated headers with the allocation check.
 func TestPacketAllocs(t *testing.T) {
 	var headers [][]byte
-	for _, d := range seedDatagrams(t, "sflow") {
+	for _, h := range sampledHeaders(t) {
+		if h.Protocol == sflow.HeaderEthernet {
+			headers = append(headers, h.Header)
+		}
+	}
+	if len(headers) == 0 {
+		t.Fatal("no sampled headers in the seeds")
+	}
+	mutate(headers, 20000, func(b []byte) { checkPacket(t, b, packet.Ethernet) })
+}
+
+// sampledHeaders returns the sampled headers of the sFlow seed datagrams.
+func sampledHeaders(tb testing.TB) []sflow.SampledHeader {
+	var out []sflow.SampledHeader
+	for _, d := range seedDatagrams(tb, "sflow") {
 		var p sflow.Parser
 		if _, err := p.Start(d); err != nil {
 			continue
@@ -286,17 +288,14 @@ func TestPacketAllocs(t *testing.T) {
 		for p.Next() {
 			for rs := p.Sample().Records(); rs.Next(); {
 				if r := rs.Record(); r.Format == sflow.FlowSampledHeader && !r.Counters {
-					if h, err := r.SampledHeader(); err == nil && h.Protocol == sflow.HeaderEthernet {
-						headers = append(headers, h.Header)
+					if h, err := r.SampledHeader(); err == nil {
+						out = append(out, h)
 					}
 				}
 			}
 		}
 	}
-	if len(headers) == 0 {
-		t.Fatal("no sampled headers in the seeds")
-	}
-	mutate(headers, 20000, func(b []byte) { checkPacket(t, b, packet.Ethernet) })
+	return out
 }
 
 // checkPacket parses b with and without decapsulation and checks that it stays within
