@@ -9,7 +9,7 @@
 //
 // [Parser] reads a datagram held by the caller without allocating. [Parser.Next] steps
 // through the samples, [Sample.Records] through a sample's records, and typed accessors
-// on [Record] ([Record.SampledHeader], [Record.ExtendedGateway], [Record.GenericInterface],
+// on [Record] ([Record.SampledHeader], [Record.ExtendedGateway], [Record.IfCounters],
 // …) decode the structures this package knows. [Parser.Flow] and [Parser.AppendFlows] turn
 // flow samples into [flow.Record]s, parsing the sampled packet header with package
 // [packet].
@@ -20,10 +20,14 @@
 //   - Unknown sample types, unknown record formats and unknown enterprises are skipped and
 //     counted ([Parser.Stats]); they never make the datagram fail. Unknown samples are still
 //     yielded by Next, so their raw bytes are available.
-//   - A sample whose contents contradict its length (a record running past the sample's
-//     end, a record count the bytes cannot hold) is skipped and counted as malformed.
+//   - A sample whose contents contradict themselves (a record running past the datagram, a
+//     record count the bytes cannot hold) is skipped and counted as malformed, with its
+//     first error in [Parser.Skipped]. A sample whose declared length disagrees with its
+//     records, in the two ways agents get it wrong, is read by its records (see
+//     [Parser.Next]) and counted in Stats.LengthMismatches.
 //   - Only a datagram whose own structure is broken (a sample running past the datagram's
-//     end, fewer samples than the header counts) ends the walk, with [Parser.Err].
+//     end, fewer samples than the header counts) ends the walk, with [Parser.Err]; the
+//     samples before stay good.
 //   - Counts are never trusted beyond the bytes present: nothing is allocated, and no loop
 //     runs, on the word of a count field.
 //
@@ -31,7 +35,8 @@
 //
 // Each flow sample (compact or expanded) is one sampled packet. [Parser.Flow] sets Exporter
 // to the agent address, Domain to the sub-agent ID, Packets to 1, Bytes to the sampled
-// packet's frame length (not scaled: SamplingInterval carries the sampling rate), and
+// packet's frame length (not scaled: SamplingInterval carries the sampling rate; without a
+// sampled header, the sampled Ethernet or IP record's length), and
 // InIf/OutIf to the sample's interfaces when they are ifIndex values (0 for a discarded
 // packet, several interfaces, or the internal interface 0x3fffffff). Addresses, ports,
 // protocol, ToS and TCP flags come from the sampled header, or from the sampled IPv4/IPv6
