@@ -7,4 +7,6 @@ require (
 	github.com/netsampler/goflow2/v2 v2.2.6
 )
 
+require google.golang.org/protobuf v1.36.11 // indirect
+
 replace github.com/flowkit/flow => ../

@@ -2,16 +2,19 @@
 //
 // It reads a capture file, raw datagram files, or a live UDP socket, tells the protocol of
 // each datagram from its version field, and prints every record with the keys of
-// flow.Record.AppendJSON.
+// flow.Record.AppendJSON. sFlow flow samples print as records (one per sampled packet);
+// with -counters, sFlow counter records print too, one line each.
 //
 //	flowdump -r exports.pcap
 //	flowdump -raw netflow5.dat
 //	flowdump -listen 127.0.0.1:2055
+//	flowdump -listen 127.0.0.1:6343 -counters -decap
 package main
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +27,8 @@ import (
 	"github.com/flowkit/flow/internal/capture"
 	"github.com/flowkit/flow/netflow5"
 	"github.com/flowkit/flow/netflow9"
+	"github.com/flowkit/flow/packet"
+	"github.com/flowkit/flow/sflow"
 )
 
 func main() {
@@ -39,9 +44,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rawFile := fs.String("raw", "", "read a `file` of one or several raw datagrams back to back")
 	listen := fs.String("listen", "", "listen for datagrams on a UDP `address`, e.g. 127.0.0.1:2055")
 	count := fs.Int("c", 0, "with -listen, exit after this many datagrams (0: until interrupted)")
+	counters := fs.Bool("counters", false, "also print sFlow counter records, one JSON line each")
+	decap := fs.Bool("decap", false, "report tunnelled sFlow samples (VXLAN, Geneve, GRE, IP in IP) by their inner packet")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: flowdump (-r FILE | -raw FILE | -listen ADDR) [flags]\n\n"+
-			"Decodes NetFlow v5 and v9 flow exports and prints one JSON line per flow record.\n\n")
+			"Decodes NetFlow v5, NetFlow v9 and sFlow v5 exports and prints one JSON line per flow record.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,7 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	d := dumper{out: out, errs: stderr}
+	d := dumper{out: out, errs: stderr, counters: *counters}
+	if *decap {
+		d.sf.Packet.Decap = packet.DecapAll
+	}
 	var err error
 	switch {
 	case *pcapFile != "":
@@ -72,6 +82,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	out.Flush()
 	fmt.Fprintf(stderr, "flowdump: %d datagrams, %d records, %d errors\n", d.datagrams, d.records, d.errors)
+	if *counters {
+		fmt.Fprintf(stderr, "flowdump: %d counter records\n", d.counterLines)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flowdump: %v\n", err)
 		return 1
@@ -87,8 +100,12 @@ type dumper struct {
 	rec  flow.Record
 	v5   netflow5.Parser
 	v9   netflow9.Parser
+	sf   sflow.Parser
+
+	counters bool // print sFlow counter records
 
 	datagrams, records, errors int
+	counterLines               int
 }
 
 func (d *dumper) pcap(path string) error {
@@ -189,9 +206,105 @@ func (d *dumper) datagram(b []byte, exporter netip.AddrPort) (rest []byte) {
 			d.fail(err)
 		}
 		return nil
+	case flow.SFlow:
+		return d.sflow(b)
 	default:
 		d.fail(fmt.Errorf("%w: %s datagram (first bytes % x) is not decoded by this build", flow.ErrVersion, proto, b[:min(len(b), 4)]))
 		return nil
+	}
+}
+
+// sflow prints the flow samples of an sFlow datagram as records (their exporter is the
+// agent address the datagram carries) and, when asked, its counter records.
+func (d *dumper) sflow(b []byte) (rest []byte) {
+	h, err := d.sf.Start(b)
+	if err != nil {
+		d.fail(err)
+		return nil
+	}
+	for d.sf.Next() {
+		if d.sf.Flow(&d.rec) {
+			d.emit()
+			continue
+		}
+		if s := d.sf.Sample(); d.counters && s.Kind() == sflow.KindCounters {
+			d.emitCounters(h, s)
+		}
+	}
+	if err := d.sf.Err(); err != nil {
+		d.fail(err)
+		return nil
+	}
+	if st := d.sf.Stats(); st != (sflow.Stats{}) {
+		fmt.Fprintf(d.errs, "flowdump: datagram %d: skipped %+v\n", d.datagrams, st)
+	}
+	// In a file of datagrams back to back, what follows may be the next one; anything
+	// else is padding.
+	if rest = d.sf.Trailing(); len(rest) > 0 && flow.Detect(rest) == flow.Unknown {
+		fmt.Fprintf(d.errs, "flowdump: datagram %d: %d trailing bytes ignored\n", d.datagrams, len(rest))
+		return nil
+	}
+	return rest
+}
+
+// counterLine is the JSON form of one counter record.
+type counterLine struct {
+	Type        string `json:"type"`
+	Agent       string `json:"agent"`
+	SubAgent    uint32 `json:"sub_agent"`
+	Uptime      uint32 `json:"uptime_ms"`
+	Sequence    uint32 `json:"sequence"`
+	SourceType  uint32 `json:"source_type"`
+	SourceIndex uint32 `json:"source_index"`
+	Format      string `json:"format"`
+	Counters    any    `json:"counters"` // null for a record this build does not decode
+}
+
+func (d *dumper) emitCounters(h sflow.Header, s sflow.Sample) {
+	for rs := s.Records(); rs.Next(); {
+		r := rs.Record()
+		var v any
+		var err error
+		switch r.Format {
+		case sflow.CountersGeneric:
+			v, err = r.IfCounters()
+		case sflow.CountersEthernet:
+			v, err = r.EthernetCounters()
+		case sflow.CountersVLAN:
+			v, err = r.VLANCounters()
+		case sflow.CountersLAG:
+			v, err = r.LAGCounters()
+		case sflow.CountersProcessor:
+			v, err = r.ProcessorCounters()
+		case sflow.CountersOpenFlowPort:
+			v, err = r.OpenFlowPort()
+		case sflow.CountersPortName:
+			var name []byte
+			name, err = r.PortName()
+			v = map[string]string{"name": string(name)}
+		case sflow.CountersHostCPU:
+			v, err = r.HostCPU()
+		case sflow.CountersHostMemory:
+			v, err = r.HostMemory()
+		case sflow.CountersHostNetIO, sflow.CountersVirtNetIO:
+			v, err = r.NetIO()
+		case sflow.CountersAppResources:
+			v, err = r.AppResources()
+		case sflow.CountersOVSDP:
+			v, err = r.OVSDP()
+		}
+		if err != nil {
+			d.fail(err)
+			continue
+		}
+		line, err := json.Marshal(counterLine{Type: "sflow_counters", Agent: h.Agent.String(), SubAgent: h.SubAgent, Uptime: h.Uptime,
+			Sequence: s.Sequence, SourceType: s.SourceType, SourceIndex: s.SourceIndex, Format: r.Format.String(), Counters: v})
+		if err != nil {
+			d.fail(err)
+			continue
+		}
+		d.counterLines++
+		d.out.Write(append(line, '\n'))
 	}
 }
 

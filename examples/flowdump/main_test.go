@@ -196,3 +196,36 @@ func TestNetFlow9Pcap(t *testing.T) {
 		t.Errorf("first record: %v", l)
 	}
 }
+func TestSFlowConcatenatedDatagrams(t *testing.T) {
+	lines, stderr := dump(t, "-raw", corpus.File(t, "cistern-sflow/flow_samples_2.dump"))
+	if len(lines) != 3 || !strings.Contains(stderr, "2 datagrams, 3 records, 0 errors") {
+		t.Fatalf("%d records; %s", len(lines), stderr)
+	}
+	if l := lines[0]; l["type"] != "sflow" || l["exporter"] != "208.85.240.52" || l["packets"] != 1.0 || l["sampling_interval"] != 512.0 {
+		t.Errorf("first record: %v", l)
+	}
+}
+
+func TestSFlowCounters(t *testing.T) {
+	lines, stderr := dump(t, "-r", corpus.File(t, "tcpdump/sflow-print-v6.pcap"), "-counters")
+	if !strings.Contains(stderr, "25 datagrams, 13 records, 0 errors") || !strings.Contains(stderr, "96 counter records") {
+		t.Fatalf("summary: %s", stderr)
+	}
+	// tcpdump's decode of the first datagram: ifindex 23001, Out octets 9717, multicast 79.
+	var found bool
+	for _, l := range lines {
+		if l["type"] != "sflow_counters" || l["format"] != "0:1" {
+			continue
+		}
+		c := l["counters"].(map[string]any)
+		if c["Index"] == 23001.0 && l["sequence"] == 28.0 {
+			found = true
+			if c["OutOctets"] != 9717.0 || c["OutMulticastPkts"] != 79.0 || c["Speed"] != 4e11 || l["agent"] != "30::1:1:1" {
+				t.Errorf("counters: %v", l)
+			}
+		}
+	}
+	if !found {
+		t.Error("no generic counters for ifIndex 23001")
+	}
+}
