@@ -309,7 +309,8 @@ func (b *Builder) AddCounterSample(s *CounterSample) error {
 // when it has a BGP next hop or AS numbers. The sample's sampling rate is
 // r.SamplingInterval, its data source and input interface r.InIf, its output r.OutIf.
 // Parser.Flow decodes the sample back to r, except for what sFlow does not carry (times,
-// engine, direction, end reason; Packets is always 1). It returns [ErrMixedFamilies] for a
+// engine, direction, end reason; Packets is always 1) and the MPLS label, which Parser.Flow
+// reads from a sampled header and AddFlow, writing sampled IP data, does not produce. It returns [ErrMixedFamilies] for a
 // record whose addresses are of different families, and [flow.ErrFull] when the datagram
 // is full.
 func (b *Builder) AddFlow(r *flow.Record) error {
