@@ -173,3 +173,27 @@ func randomOrder(n int) []int32 {
 	}
 	return order
 }
+
+func TestUpdateBatchAllocatesNothing(t *testing.T) {
+	c, err := New(Config{MaxFlows: 1000, Shards: 4, Sink: func(_, _ *flow.Record) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := packets(3000)
+	now := t0
+	i := 0
+	allocs := testing.AllocsPerRun(200, func() {
+		batch := ps[i%2900 : i%2900+64]
+		for j := range batch {
+			now += 1000
+			batch[j].Time = now
+		}
+		if err := c.UpdateBatch(batch); err != nil {
+			t.Fatal(err)
+		}
+		i += 64
+	})
+	if allocs != 0 {
+		t.Errorf("UpdateBatch allocates %v times per batch", allocs)
+	}
+}

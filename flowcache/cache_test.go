@@ -1,13 +1,17 @@
 package flowcache
 
 import (
+	"cmp"
 	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/flowkit/flow"
+	"github.com/flowkit/flow/internal/flowtest"
+	gocmp "github.com/google/go-cmp/cmp"
 )
 
 // collector is a Sink that keeps copies of what it receives.
@@ -477,5 +481,81 @@ func TestNewValidates(t *testing.T) {
 	cfg := c.Config()
 	if cfg.Shards > 4 || cfg.InactiveTimeout != DefaultInactiveTimeout || cfg.ActiveTimeout != DefaultActiveTimeout || cfg.EndWait != DefaultEndWait {
 		t.Errorf("defaults %+v", cfg)
+	}
+}
+
+// TestSinkMayScribble checks that a Sink which changes the records it gets (as an
+// exporter setting Exporter and Domain might) does not leak its changes into the next
+// record: the cache reuses one record per shard.
+func TestSinkMayScribble(t *testing.T) {
+	var got []flow.Record
+	sink := func(fwd, rev *flow.Record) {
+		got = append(got, *fwd)
+		*fwd = flowtest.Garbage()
+	}
+	c, err := New(Config{Shards: 1, Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, c, udp("10.0.0.1", "10.0.0.2", 1, 2, at(0), 10))
+	mustUpdate(t, c, udp("10.0.0.3", "10.0.0.4", 3, 4, at(0), 20))
+	c.Flush()
+	if len(got) != 2 {
+		t.Fatalf("%d records", len(got))
+	}
+	want := flow.Record{SrcAddr: netip.MustParseAddr("10.0.0.3"), DstAddr: netip.MustParseAddr("10.0.0.4"),
+		SrcPort: 3, DstPort: 4, IPProto: 17, Packets: 1, Bytes: 20, Start: at(0), End: at(0), EndReason: flow.EndForced}
+	if got[0].SrcPort == 3 {
+		got[0], got[1] = got[1], got[0]
+	}
+	if diff := gocmp.Diff(want, got[1], flowtest.CmpAddr); diff != "" {
+		t.Errorf("second record (-want +got):\n%s", diff)
+	}
+}
+
+// TestUpdateBatchMatchesUpdate feeds the same packets one by one and in batches, over
+// several shards and with sampling, and requires the same records.
+func TestUpdateBatchMatchesUpdate(t *testing.T) {
+	ps := packets(5000)
+	for i := range ps {
+		ps[i].Time = at(time.Duration(i) * time.Millisecond)
+		ps[i].SrcPort = uint16(i % 300) // flows with several packets each
+		if i%7 == 0 {                   // and replies
+			ps[i].SrcAddr, ps[i].DstAddr, ps[i].SrcPort, ps[i].DstPort = ps[i].DstAddr, ps[i].SrcAddr, ps[i].DstPort, ps[i].SrcPort
+		}
+	}
+	run := func(batch bool, biflow bool) []flow.Record {
+		col := &collector{}
+		c, err := New(Config{Shards: 4, MaxFlows: 200, Biflow: biflow, SamplingInterval: 3, Sink: col.sink})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.seed = 42 // the same shard for a flow in both runs, so the same evictions
+		if batch {
+			for i := 0; i < len(ps); i += 37 { // batches that do not divide the chunk size
+				if err := c.UpdateBatch(ps[i:min(i+37, len(ps))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		} else {
+			for i := range ps {
+				mustUpdate(t, c, &ps[i])
+			}
+		}
+		c.Close()
+		out := col.take()
+		slices.SortFunc(out, func(a, b flow.Record) int {
+			return cmp.Or(cmp.Compare(a.Start, b.Start), a.SrcAddr.Compare(b.SrcAddr), cmp.Compare(a.SrcPort, b.SrcPort), cmp.Compare(a.End, b.End), cmp.Compare(a.EndReason, b.EndReason), cmp.Compare(a.Packets, b.Packets))
+		})
+		return out
+	}
+	for _, biflow := range []bool{false, true} {
+		one, batched := run(false, biflow), run(true, biflow)
+		if len(one) == 0 {
+			t.Fatal("no records")
+		}
+		if diff := gocmp.Diff(one, batched, flowtest.CmpAddr); diff != "" {
+			t.Errorf("biflow=%v: UpdateBatch differs from Update (-Update +UpdateBatch):\n%s", biflow, diff)
+		}
 	}
 }

@@ -34,7 +34,7 @@ type key struct {
 }
 
 // famBA marks, in a unidirectional cache, the flow that goes from the key's b side to its
-// a side. Keys are always in canonical orientation (see aFirst), and the hash leaves this
+// a side. Keys are always in canonical orientation (see ordered), and the hash leaves this
 // bit out: both directions of a conversation then hash alike, land in the same shard and
 // the same probe sequence, and finding one from the other costs a comparison.
 const famBA = 4
@@ -60,17 +60,18 @@ func (k *key) equal(o *key) bool {
 		k.vlan == o.vlan && k.inIf == o.inIf && k.tos == o.tos && k.aMAC == o.aMAC && k.bMAC == o.bMAC
 }
 
-// less reports whether k's a side sorts before its b side, which decides the canonical
-// orientation of a biflow key.
-func (k *key) aFirst() bool {
-	if k.a != k.b {
-		return string(k.a[:]) < string(k.b[:])
+// ordered reports whether the endpoint (a, ap) sorts before or equal to (b, bp) in the
+// canonical orientation of keys. Any fixed total order does; comparing 64-bit words is
+// the cheapest.
+func ordered(a *[16]byte, ap uint16, b *[16]byte, bp uint16) bool {
+	le := binary.LittleEndian
+	if x, y := le.Uint64(a[8:]), le.Uint64(b[8:]); x != y {
+		return x < y
 	}
-	return k.aPort <= k.bPort
-}
-
-func addr16(a netip.Addr) (b [16]byte, is4 bool) {
-	return a.As16(), a.Is4()
+	if x, y := le.Uint64(a[:8]), le.Uint64(b[:8]); x != y {
+		return x < y
+	}
+	return ap <= bp
 }
 
 func addrFrom(b [16]byte, is4 bool) netip.Addr {

@@ -1,6 +1,7 @@
 package flowcache
 
 import (
+	"net/netip"
 	"sync"
 
 	"github.com/flowkit/flow"
@@ -9,7 +10,9 @@ import (
 // nilIdx marks the end of an intrusive list.
 const nilIdx = -1
 
-// dirStats is what one direction of a flow has carried since its last report.
+// dirStats is what one direction of a flow has carried since its last report: 48 bytes,
+// the hot half of an entry. The MAC addresses, read only when the flow is reported, are
+// kept apart (macs).
 type dirStats struct {
 	packets, bytes uint64
 	first, last    flow.Time // packet times
@@ -19,16 +22,21 @@ type dirStats struct {
 	minTTL, maxTTL uint8
 	tos            uint8
 	fin            bool
-	srcMAC, dstMAC flow.MAC
 }
 
-func (d *dirStats) add(p *Packet) {
+// macs are a direction's MAC addresses, from the first packet of its report period.
+type macs struct{ src, dst flow.MAC }
+
+// add counts p. The first packet of a report period also sets what a record takes from
+// one packet: interfaces, VLAN, ToS, and the MAC addresses, into m.
+func (d *dirStats) add(p *Packet, m *macs) {
 	if d.packets == 0 {
 		*d = dirStats{
 			first: p.Time, last: p.Time, inIf: p.InIf, outIf: p.OutIf, vlan: p.VLAN,
-			minTTL: p.TTL, maxTTL: p.TTL, tos: p.ToS, srcMAC: p.SrcMAC, dstMAC: p.DstMAC,
+			minTTL: p.TTL, maxTTL: p.TTL, tos: p.ToS,
 			fin: d.fin, // the FIN of a flow reported by the active timeout still counts
 		}
+		*m = macs{p.SrcMAC, p.DstMAC}
 	} else {
 		d.first = min(d.first, p.Time)
 		d.last = max(d.last, p.Time)
@@ -40,18 +48,18 @@ func (d *dirStats) add(p *Packet) {
 	d.flags |= p.TCPFlags
 }
 
-// entry is one flow: the fields an update touches, packed to fill as few cache lines as
-// possible. Its list links live apart, in small arrays that stay in the CPU caches (moving
-// an entry to a list's tail touches its neighbours, which are random flows), and so does
-// the reverse direction of a biflow, which a unidirectional cache does not need.
+// entry is one flow, in two cache lines: the key in the first, what an update writes in
+// the second (entries are 128 bytes apart from the start of a large, page-aligned
+// allocation). A lookup that finds the flow and the update after it touch nothing else of
+// the flow but its lru links. Everything read only when the flow is reported (the MACs,
+// the reverse direction of a biflow) lives in arrays of its own.
 type entry struct {
-	key        key
-	initiatorA bool // biflow: the initiator is the key's a side
-	ending     bool // on the end list
-	hash       uint64
+	key        key       // 60 bytes
+	initiatorA bool      // biflow: the initiator is the key's a side
+	ending     bool      // on the end list rather than the active list
+	_          [2]byte   //
 	seen       flow.Time // the cache's time at the last packet: orders lru
-	since      flow.Time // start of the current report period: orders the active list
-	endAt      flow.Time // deadline on the end list
+	since      flow.Time // active list: start of the report period; end list: the deadline
 	fwd        dirStats  // the initiator's direction (the only one without Biflow)
 }
 
@@ -67,16 +75,19 @@ type shard struct {
 	slots   []uint64 // tag<<32 | entry index+1; 0 is empty
 	mask    uint32
 	entries []entry
+	fwdMACs []macs     // the MACs of each entry's initiator direction
 	rev     []dirStats // the responder's direction of each entry, in biflow mode
+	revMACs []macs     // and its MACs
 	lruL    []link     // links of lru
 	tmL     []link     // links of the active list and of the end list (one at a time)
 	free    int32      // free entries, linked through lruL
 	lru     list       // ordered by seen
 	active  list       // ordered by since
-	ends    list       // ordered by endAt
+	ends    list       // ordered by deadline (since)
 	live    int
 	now     flow.Time // the latest time observed: monotonic
 
+	warmSum     uint64 // see warm
 	created     uint64
 	expired     [6]uint64
 	packets     uint64
@@ -94,8 +105,10 @@ func (s *shard) init(c *Cache, capacity int) {
 	s.slots = make([]uint64, n)
 	s.mask = uint32(n - 1)
 	s.entries = make([]entry, capacity)
+	s.fwdMACs = make([]macs, capacity)
 	if c.cfg.Biflow {
 		s.rev = make([]dirStats, capacity)
+		s.revMACs = make([]macs, capacity)
 	}
 	s.lruL = make([]link, capacity)
 	s.tmL = make([]link, capacity)
@@ -128,7 +141,11 @@ func (s *shard) update(p *Packet, k *key, h uint64, fwd bool) {
 	if s.c.cfg.Biflow && fwd != e.initiatorA {
 		d = 1
 	}
-	s.dir(idx, d).add(p)
+	if d == 0 {
+		e.fwd.add(p, &s.fwdMACs[idx])
+	} else {
+		s.rev[idx].add(p, &s.revMACs[idx])
+	}
 
 	if p.IPProto == 6 && p.TCPFlags&(tcpFIN|tcpRST) != 0 {
 		s.tcpEnd(idx, d, p.TCPFlags)
@@ -144,7 +161,11 @@ func (s *shard) tcpEnd(idx int32, d int, flags uint16) {
 		s.end(idx)
 		return
 	}
-	s.dir(idx, d).fin = true
+	if d == 0 {
+		e.fwd.fin = true
+	} else {
+		s.rev[idx].fin = true
+	}
 	if s.c.cfg.Biflow {
 		if e.fwd.fin && s.rev[idx].fin {
 			s.end(idx)
@@ -155,7 +176,7 @@ func (s *shard) tcpEnd(idx int32, d int, flags uint16) {
 	// shard, near in the index.
 	rk := e.key
 	rk.fam ^= famBA
-	ridx := s.lookup(&rk, e.hash)
+	ridx := s.lookup(&rk, rk.hash(s.c.seed))
 	if ridx == nilIdx || !s.entries[ridx].fwd.fin {
 		return
 	}
@@ -171,7 +192,7 @@ func (s *shard) end(idx int32) {
 	}
 	s.unlink(&s.active, idx)
 	e.ending = true
-	e.endAt = s.now + flow.Time(s.c.cfg.EndWait)
+	e.since = s.now + flow.Time(s.c.cfg.EndWait) // the deadline, on the end list
 	s.link(&s.ends, idx)
 	if s.c.cfg.EndWait == 0 {
 		s.advance(s.now)
@@ -201,7 +222,7 @@ func (s *shard) advance(now flow.Time) {
 		s.unlink(&s.active, idx)
 		s.link(&s.active, idx)
 	}
-	for s.ends.head != nilIdx && now >= s.entries[s.ends.head].endAt {
+	for s.ends.head != nilIdx && now >= s.entries[s.ends.head].since {
 		s.expire(s.ends.head, flow.EndOfFlow)
 	}
 }
@@ -237,14 +258,6 @@ func (s *shard) report(idx int32, why flow.EndReason) {
 	s.c.cfg.Sink(&s.rec, rev)
 }
 
-// dir returns the counters of direction d (0 the initiator's, 1 the responder's) of a flow.
-func (s *shard) dir(idx int32, d int) *dirStats {
-	if d == 0 {
-		return &s.entries[idx].fwd
-	}
-	return &s.rev[idx]
-}
-
 // fill writes direction d of a flow into r.
 func (s *shard) fill(r *flow.Record, idx int32, d int, why flow.EndReason) {
 	e := &s.entries[idx]
@@ -260,14 +273,27 @@ func (s *shard) fill(r *flow.Record, idx int32, d int, why flow.EndReason) {
 	if !aIsSrc {
 		src, dst, sport, dport = dst, src, dport, sport
 	}
-	ds := s.dir(idx, d)
-	*r = flow.Record{
-		SrcAddr: src, DstAddr: dst, SrcPort: sport, DstPort: dport, IPProto: k.proto,
-		Packets: ds.packets, Bytes: ds.bytes, Start: ds.first, End: ds.last,
-		InIf: ds.inIf, OutIf: ds.outIf, TCPFlags: ds.flags, ToS: ds.tos,
-		VLAN: ds.vlan, SrcMAC: ds.srcMAC, DstMAC: ds.dstMAC,
-		SamplingInterval: s.c.cfg.SamplingInterval, EndReason: why,
+	ds, m := &e.fwd, &s.fwdMACs[idx]
+	if d == 1 {
+		ds, m = &s.rev[idx], &s.revMACs[idx]
 	}
+	// Field by field: a composite literal is built in a temporary and copied with write
+	// barriers, which costs more than all the rest. Every field is set, those the cache
+	// does not know to zero: the Sink may have changed the record it got last time.
+	r.Protocol, r.EngineType, r.EngineID, r.IPProto = flow.Unknown, 0, 0, k.proto
+	r.Domain, r.Exporter = 0, netip.Addr{}
+	r.SrcAddr, r.DstAddr = src, dst
+	r.NextHop, r.BGPNextHop = netip.Addr{}, netip.Addr{}
+	r.Packets, r.Bytes, r.Start, r.End = ds.packets, ds.bytes, ds.first, ds.last
+	r.SrcPort, r.DstPort = sport, dport
+	r.InIf, r.OutIf, r.MPLSLabel = ds.inIf, ds.outIf, 0
+	r.SrcAS, r.DstAS = 0, 0
+	r.SamplingInterval = s.c.cfg.SamplingInterval
+	r.TCPFlags, r.ToS, r.SrcMask, r.DstMask = ds.flags, ds.tos, 0, 0
+	r.VLAN, r.OutVLAN = ds.vlan, 0
+	r.SrcMAC, r.DstMAC = m.src, m.dst
+	r.Direction, r.EndReason = flow.DirectionUnknown, why
+	r.InIfName, r.OutIfName = "", ""
 	if r.SamplingInterval == 1 {
 		r.SamplingInterval = 0
 	}
@@ -282,7 +308,7 @@ func (s *shard) create(k *key, h uint64, fwd bool) int32 {
 	idx := s.free
 	e := &s.entries[idx]
 	s.free = s.lruL[idx].next
-	*e = entry{key: *k, hash: h, since: s.now, initiatorA: fwd}
+	*e = entry{key: *k, since: s.now, initiatorA: fwd}
 	if s.rev != nil {
 		s.rev[idx] = dirStats{}
 	}
@@ -297,7 +323,7 @@ func (s *shard) create(k *key, h uint64, fwd bool) int32 {
 // remove takes a flow out of the table and its lists and frees its entry.
 func (s *shard) remove(idx int32) {
 	e := &s.entries[idx]
-	s.delete(idx, e.hash)
+	s.delete(idx, e.key.hash(s.c.seed))
 	s.unlink(&s.lru, idx)
 	if e.ending {
 		s.unlink(&s.ends, idx)
@@ -328,6 +354,23 @@ func (s *shard) lookup(k *key, h uint64) int32 {
 			}
 		}
 	}
+}
+
+// warm loads the index slot and the entry each hash leads to, without using them: the
+// loads do not depend on each other, so the CPU issues them together and the lookups that
+// follow find everything in its caches. The sum keeps the compiler from dropping them.
+func (s *shard) warm(hashes []uint64) {
+	var sum uint64
+	for _, h := range hashes {
+		sum += s.slots[uint32(h)&s.mask]
+	}
+	for _, h := range hashes {
+		if v := s.slots[uint32(h)&s.mask]; v != 0 {
+			e := &s.entries[int32(uint32(v))-1]
+			sum += uint64(e.key.aPort) + e.fwd.packets // both cache lines
+		}
+	}
+	s.warmSum += sum
 }
 
 func (s *shard) insert(idx int32, h uint64) {
