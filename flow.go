@@ -17,6 +17,8 @@ package flow
 
 import (
 	"encoding/binary"
+	"errors"
+	"strconv"
 	"net/netip"
 	"time"
 )
@@ -48,6 +50,21 @@ func (p Protocol) String() string {
 		return protocolNames[p]
 	}
 	return "unknown"
+}
+
+// MarshalText returns the protocol's name, so that JSON and text encoders write
+// "netflow9" rather than a number.
+func (p Protocol) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText sets p from a name MarshalText wrote.
+func (p *Protocol) UnmarshalText(b []byte) error {
+	for i, n := range protocolNames {
+		if n == string(b) {
+			*p = Protocol(i)
+			return nil
+		}
+	}
+	return errors.New("flow: unknown protocol name " + strconv.Quote(string(b)))
 }
 
 // Detect tells which protocol a datagram carries by looking at its version field, without

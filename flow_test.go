@@ -168,3 +168,17 @@ func TestTime(t *testing.T) {
 		t.Error("zero String")
 	}
 }
+
+func TestProtocolText(t *testing.T) {
+	for _, p := range []flow.Protocol{flow.NetFlow5, flow.NetFlow9, flow.IPFIX, flow.SFlow, flow.Unknown} {
+		b, _ := p.MarshalText()
+		var q flow.Protocol
+		if err := q.UnmarshalText(b); err != nil || q != p {
+			t.Errorf("%v: %q → %v, %v", p, b, q, err)
+		}
+	}
+	var q flow.Protocol
+	if err := q.UnmarshalText([]byte("netflow7")); err == nil {
+		t.Error("unknown name accepted")
+	}
+}
