@@ -1,35 +1,44 @@
-// Command demo runs both roles of the library in one process, over loopback.
+// Command demo runs the whole library in one process, over loopback.
 //
-// An exporter takes the flows of the NetFlow v5 captures shipped in data/, encodes them
-// again with netflow5.Builder, and sends the datagrams by UDP to 127.0.0.1; a collector
-// listening there decodes them with netflow5.Parser and prints every record it received.
-// It exits 0 when the collector got back every record the exporter sent, unchanged.
+// It replays the capture shipped in data/traffic.pcap (synthetic traffic: TCP connections,
+// DNS exchanges, UDP streams, ICMP, a share of IPv6 and VLANs) through an exporter — the
+// flow cache meters the packets into flows, which are encoded and sent by UDP to
+// 127.0.0.1 — and a collector listening there decodes them. It prints the top talkers the
+// collector saw, checks that every packet and byte of the capture arrived, and exits 0
+// when they did.
 //
-//	go run ./examples/demo          # a table of the flows
-//	go run ./examples/demo -json    # one JSON line per flow
+//	go run ./examples/demo                   # IPFIX, the top talkers
+//	go run ./examples/demo -proto netflow9   # or netflow5, sflow (1:10 sampling)
+//	go run ./examples/demo -json             # every record as a JSON line
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
-	"embed"
-	"errors"
+	"context"
+	_ "embed"
 	"flag"
 	"fmt"
 	"io"
-	"net"
+	"log/slog"
 	"net/netip"
 	"os"
-	"path"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/flowkit/flow"
-	"github.com/flowkit/flow/netflow5"
+	"github.com/flowkit/flow/collector"
+	"github.com/flowkit/flow/exporter"
+	"github.com/flowkit/flow/flowcache"
+	"github.com/flowkit/flow/internal/capture"
 )
 
-//go:embed data/*.dat
-var data embed.FS
+//go:generate go run ../../internal/trafficgen/cmd/trafficgen -packets 5000 -concurrent 60 -rate 500 -o data/traffic.pcap
+
+//go:embed data/traffic.pcap
+var traffic []byte
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -38,187 +47,174 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print one JSON line per flow instead of a table")
+	proto := fs.String("proto", "ipfix", "export `protocol`: ipfix, netflow9, netflow5 or sflow")
+	asJSON := fs.Bool("json", false, "print every record the collector decoded as a JSON line")
+	top := fs.Int("top", 10, "how many talkers to list")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: demo [-json]\n\nExports the shipped flows as NetFlow v5 over UDP to a collector on 127.0.0.1 and prints what it decodes.\n\n")
+		fmt.Fprintf(stderr, "Usage: demo [-proto P] [-json]\n\nReplays the shipped capture through an exporter to a collector on 127.0.0.1 and prints what it decoded.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := demo(*asJSON, stdout, stderr); err != nil {
+	var p flow.Protocol
+	if err := p.UnmarshalText([]byte(*proto)); err != nil || p == flow.Unknown {
+		fmt.Fprintf(stderr, "demo: unknown protocol %q\n", *proto)
+		return 2
+	}
+	if err := demo(p, *asJSON, *top, stdout); err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func demo(asJSON bool, stdout, stderr io.Writer) error {
-	now := time.Now().Truncate(time.Millisecond)
-	flows, err := shippedFlows(now)
-	if err != nil {
-		return err
-	}
+// talker is a source and destination and what went between them.
+type talker struct {
+	src, dst       netip.Addr
+	proto          uint8
+	flows          int
+	packets, bytes uint64
+}
 
-	// The collector: a UDP socket on loopback, decoding whatever arrives.
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	received := make(chan []flow.Record, 1)
-	go func() { received <- collect(conn, len(flows)) }()
-
-	// The exporter: re-encode the flows, 30 to a datagram, and send them.
-	sent, err := export(flows, conn.LocalAddr().(*net.UDPAddr), now)
-	if err != nil {
-		return err
-	}
-	got := <-received
-
+func demo(p flow.Protocol, asJSON bool, top int, stdout io.Writer) error {
+	log := slog.New(slog.DiscardHandler)
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	if asJSON {
-		var line []byte
-		for i := range got {
-			line = append(got[i].AppendJSON(line[:0]), '\n')
-			out.Write(line)
-		}
-	} else {
-		printTable(out, got)
+
+	// The collector: everything it decodes is summed per talker.
+	var mu sync.Mutex
+	talkers := map[[2]netip.Addr]*talker{}
+	var records int
+	var packets, octets uint64
+	var line []byte
+	col, err := collector.New(collector.Config{
+		Listen: []string{"udp://127.0.0.1:0"}, ReadBuffer: 4 << 20, Logger: log,
+		Handler: func(recs []flow.Record) {
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range recs {
+				r := &recs[i]
+				records++
+				packets += r.Packets
+				octets += r.Bytes
+				k := [2]netip.Addr{r.SrcAddr, r.DstAddr}
+				t := talkers[k]
+				if t == nil {
+					t = &talker{src: r.SrcAddr, dst: r.DstAddr, proto: r.IPProto}
+					talkers[k] = t
+				}
+				t.flows++
+				t.packets += r.Packets
+				t.bytes += r.Bytes
+				if asJSON {
+					line = append(r.AppendJSON(line[:0]), '\n')
+					out.Write(line)
+				}
+			}
+		},
+	})
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "\nexporter: %d flows in %d NetFlow v5 datagrams to %s\ncollector: %d flows decoded\n",
-		len(flows), sent, conn.LocalAddr(), len(got))
-	if len(got) != len(flows) {
-		return fmt.Errorf("collector decoded %d of %d flows", len(got), len(flows))
+	if err := col.Listen(); err != nil {
+		return err
 	}
-	for i := range got {
-		if !sameFlow(&got[i], &flows[i]) {
-			return fmt.Errorf("flow %d changed on the way:\n sent %s\n  got %s", i, flows[i].AppendJSON(nil), got[i].AppendJSON(nil))
+	addr := col.Addrs()[0]
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- col.Serve(ctx) }()
+
+	// The exporter: the capture's packets go through the flow cache (or, for sFlow, are
+	// sampled) and out to the collector.
+	cfg := exporter.Config{
+		Protocol: p, Destinations: []exporter.Destination{{Address: addr.String()}}, Logger: log,
+		Cache: flowcache.Config{InactiveTimeout: 2 * time.Second, ActiveTimeout: 5 * time.Second},
+	}
+	if p == flow.SFlow {
+		cfg.SamplingRate = 10
+	}
+	exp, err := exporter.New(cfg)
+	if err != nil {
+		stop()
+		return err
+	}
+	src, err := capture.NewSource(bytes.NewReader(traffic))
+	if err != nil {
+		stop()
+		return err
+	}
+	start := time.Now()
+	if err := exp.Run(context.Background(), src); err != nil { // closes exp: every flow goes out
+		stop()
+		return err
+	}
+	st := exp.Stats()
+
+	// Wait for the collector to have everything the exporter sent, then stop it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := records
+		mu.Unlock()
+		if uint64(n) >= st.Records || time.Now().After(deadline) {
+			break
 		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	if err := <-served; err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if !asJSON {
+		printTop(out, talkers, top)
+	}
+	cs := col.Stats()
+	what := "flow records"
+	if p == flow.SFlow {
+		what = "flow samples (1 packet in 10)"
+	}
+	fmt.Fprintf(out, "\nexporter: %d packets read, %d %s sent in %d %s datagrams to %s\n",
+		st.Packets, st.Records, what, st.Messages, p, addr)
+	fmt.Fprintf(out, "collector: %d records decoded from %d datagrams (%d lost, %d errors): %d packets, %d bytes, in %v\n",
+		records, cs.Datagrams, lost(cs), cs.Errors.Total(), packets, octets, elapsed.Round(time.Millisecond))
+	switch {
+	case uint64(records) != st.Records:
+		return fmt.Errorf("the collector decoded %d of the %d records sent", records, st.Records)
+	case p == flow.NetFlow5:
+		fmt.Fprintf(out, "(%d IPv6 flows left out: NetFlow v5 carries IPv4 only)\n", st.Unencodable)
+	case p != flow.SFlow && packets != st.Cache.Packets:
+		return fmt.Errorf("the records count %d packets, the capture has %d", packets, st.Cache.Packets)
 	}
 	return nil
 }
 
-// shippedFlows decodes the datagrams in data/, each capture moved in time to end at now.
-func shippedFlows(now time.Time) ([]flow.Record, error) {
-	entries, err := data.ReadDir("data")
-	if err != nil {
-		return nil, err
+func lost(s collector.Stats) uint64 {
+	var n uint64
+	for _, e := range s.Exporters {
+		n += e.LostRecords + e.LostPackets
 	}
-	var flows []flow.Record
-	var p netflow5.Parser
-	for _, e := range entries {
-		b, err := data.ReadFile(path.Join("data", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := p.Start(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", e.Name(), err)
-		}
-		first := len(flows)
-		for p.Next() {
-			var r flow.Record
-			p.Flow(&r)
-			flows = append(flows, r)
-		}
-		replayAt(flows[first:], now)
-	}
-	return flows, nil
+	return n
 }
 
-// replayAt moves the flows in time, all by the same whole number of milliseconds, so that
-// the last one ends at now: the captures are years old, and NetFlow v5 can only say when a
-// flow happened relative to an exporter uptime of less than 49.7 days.
-func replayAt(flows []flow.Record, now time.Time) {
-	var last flow.Time
-	for i := range flows {
-		last = max(last, flows[i].End)
+// printTop lists the talkers that sent the most bytes.
+func printTop(w io.Writer, talkers map[[2]netip.Addr]*talker, top int) {
+	list := make([]*talker, 0, len(talkers))
+	for _, t := range talkers {
+		list = append(list, t)
 	}
-	shift := flow.TimeOf(now).Sub(last).Truncate(time.Millisecond)
-	for i := range flows {
-		flows[i].Start = flows[i].Start.Add(shift)
-		flows[i].End = flows[i].End.Add(shift)
+	slices.SortFunc(list, func(a, b *talker) int {
+		return cmp.Or(cmp.Compare(b.bytes, a.bytes), a.src.Compare(b.src), a.dst.Compare(b.dst))
+	})
+	fmt.Fprintf(w, "%-28s %-28s %5s %5s %8s %10s\n", "SOURCE", "DESTINATION", "PROTO", "FLOWS", "PACKETS", "BYTES")
+	for _, t := range list[:min(top, len(list))] {
+		fmt.Fprintf(w, "%-28s %-28s %5d %5d %8d %10d\n", t.src, t.dst, t.proto, t.flows, t.packets, t.bytes)
 	}
-}
-
-func export(flows []flow.Record, to *net.UDPAddr, now time.Time) (datagrams int, err error) {
-	conn, err := net.DialUDP("udp", nil, to)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	b := netflow5.Builder{Boot: now.Add(-time.Hour)}
-	buf := make([]byte, 0, netflow5.HeaderLen+netflow5.MaxRecords*netflow5.RecordLen)
-	send := func() error {
-		buf = b.Finish()
-		if len(buf) == 0 {
-			return nil
-		}
-		datagrams++
-		_, err := conn.Write(buf)
-		return err
-	}
-	b.Start(buf[:0], now)
-	for i := range flows {
-		err := b.AddFlow(&flows[i])
-		if errors.Is(err, flow.ErrFull) {
-			if err := send(); err != nil {
-				return datagrams, err
-			}
-			b.Start(buf[:0], now)
-			err = b.AddFlow(&flows[i])
-		}
-		if err != nil {
-			return datagrams, err
-		}
-	}
-	return datagrams, send()
-}
-
-// collect decodes datagrams until it has want records or nothing arrives for a second.
-func collect(conn *net.UDPConn, want int) []flow.Record {
-	var got []flow.Record
-	var p netflow5.Parser
-	buf := make([]byte, 65535)
-	for len(got) < want {
-		conn.SetReadDeadline(time.Now().Add(time.Second))
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return got
-		}
-		if _, err := p.Start(buf[:n]); err != nil {
-			continue
-		}
-		for p.Next() {
-			var r flow.Record
-			p.Flow(&r)
-			r.Exporter = from.Addr().Unmap()
-			got = append(got, r)
-		}
-	}
-	return got
-}
-
-// sameFlow compares what NetFlow v5 carries. The exporter's own header fields (engine,
-// sampling) and the time base are the demo exporter's, not the original router's.
-func sameFlow(a, b *flow.Record) bool {
-	return a.SrcAddr == b.SrcAddr && a.DstAddr == b.DstAddr && a.SrcPort == b.SrcPort &&
-		a.DstPort == b.DstPort && a.IPProto == b.IPProto && a.Packets == b.Packets &&
-		a.Bytes == b.Bytes && a.Start == b.Start && a.End == b.End &&
-		a.InIf == b.InIf && a.OutIf == b.OutIf && a.NextHop == b.NextHop &&
-		a.SrcAS == b.SrcAS && a.DstAS == b.DstAS && a.TCPFlags == b.TCPFlags && a.ToS == b.ToS
-}
-
-// printTable prints the flows, largest first.
-func printTable(w io.Writer, flows []flow.Record) {
-	byBytes := slices.Clone(flows)
-	slices.SortStableFunc(byBytes, func(a, b flow.Record) int { return cmp.Compare(b.Bytes, a.Bytes) })
-	fmt.Fprintf(w, "%-22s %-22s %5s %8s %10s  %-12s  %s\n", "SOURCE", "DESTINATION", "PROTO", "PACKETS", "BYTES", "START", "DURATION")
-	for i := range byBytes {
-		r := &byBytes[i]
-		fmt.Fprintf(w, "%-22s %-22s %5d %8d %10d  %-12s  %s\n",
-			netip.AddrPortFrom(r.SrcAddr, r.SrcPort), netip.AddrPortFrom(r.DstAddr, r.DstPort),
-			r.IPProto, r.Packets, r.Bytes, r.Start.AsTime().Local().Format("15:04:05.000"), r.End.Sub(r.Start))
+	if len(list) > top {
+		fmt.Fprintf(w, "… and %d more pairs\n", len(list)-top)
 	}
 }
