@@ -47,7 +47,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	proto := fs.String("proto", "ipfix", "export `protocol`: ipfix, netflow9, netflow5 or sflow")
+	proto := fs.String("proto", "netflow9", "export `protocol`: netflow9, netflow5, sflow (ipfix with the IPFIX codec)")
 	asJSON := fs.Bool("json", false, "print every record the collector decoded as a JSON line")
 	top := fs.Int("top", 10, "how many talkers to list")
 	fs.Usage = func() {

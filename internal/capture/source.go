@@ -30,18 +30,27 @@ func OpenSource(path string) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 1<<20)
-	magic, err := br.Peek(4)
+	s, err := NewSource(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	s := &Source{f: f}
+	s.f = f
+	return s, nil
+}
+
+// NewSource reads a pcap or pcapng stream of Ethernet frames.
+func NewSource(r io.Reader) (*Source, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{}
 	if binary.BigEndian.Uint32(magic) == 0x0a0d0d0a {
 		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
 		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, err
 		}
 		s.rd = ng
 		s.link = func(ci gopacket.CaptureInfo) layers.LinkType {
@@ -53,8 +62,7 @@ func OpenSource(path string) (*Source, error) {
 	} else {
 		pr, err := pcapgo.NewReader(br)
 		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, err
 		}
 		s.rd = pr
 		s.link = func(gopacket.CaptureInfo) layers.LinkType { return pr.LinkType() }
@@ -80,5 +88,10 @@ func (s *Source) ReadPacket() (fcapture.Packet, error) {
 	}
 }
 
-// Close closes the file.
-func (s *Source) Close() error { return s.f.Close() }
+// Close closes the file OpenSource opened.
+func (s *Source) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	return s.f.Close()
+}
