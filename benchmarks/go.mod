@@ -7,6 +7,9 @@ require (
 	github.com/netsampler/goflow2/v2 v2.2.6
 )
 
-require google.golang.org/protobuf v1.36.11 // indirect
+require (
+	golang.org/x/sys v0.50.0 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
+)
 
 replace github.com/flowkit/flow => ../
