@@ -18,8 +18,8 @@ package flow
 import (
 	"encoding/binary"
 	"errors"
-	"strconv"
 	"net/netip"
+	"strconv"
 	"time"
 )
 

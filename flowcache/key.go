@@ -39,17 +39,6 @@ type key struct {
 // the same probe sequence, and finding one from the other costs a comparison.
 const famBA = 4
 
-// reversed returns the key of the opposite direction. The input interface, VLAN and ToS
-// stay: they describe where the flow was seen, not which way it went.
-func (k *key) reversed() key {
-	r := *k
-	r.a, r.b = k.b, k.a
-	r.aPort, r.bPort = k.bPort, k.aPort
-	r.fam = k.fam>>1&1 | k.fam&1<<1 | k.fam&famBA
-	r.aMAC, r.bMAC = k.bMAC, k.aMAC
-	return r
-}
-
 // equal compares two keys. It compares the addresses as 64-bit words and stops at the
 // first difference, where k == o calls the runtime's generic memory comparison.
 func (k *key) equal(o *key) bool {
