@@ -15,6 +15,7 @@ import (
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/internal/corpus"
 	"github.com/flowkit/flow/netflow5"
+	"github.com/flowkit/flow/sflow"
 )
 
 // sink collects records from the Handler, safely across goroutines.
@@ -155,6 +156,24 @@ func TestCorpusProtocols(t *testing.T) {
 		if r.Protocol == flow.SFlow && r.Start == 0 {
 			t.Error("sFlow record not stamped with its arrival time")
 		}
+	}
+}
+
+// TestSFlowUnknownAgent: an sFlow agent that sends address type UNKNOWN (the exporter
+// does when it has no destination to take its address from) is known by its UDP source.
+func TestSFlowUnknownAgent(t *testing.T) {
+	_, s, addr, stop := start(t, Config{})
+	b := sflow.Builder{SubAgent: 3} // no Agent: address type 0
+	b.Start(nil, time.Unix(1700000000, 0))
+	hdr := []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
+	if err := b.AddFlowSample(&sflow.FlowSample{SamplingRate: 10, Header: &sflow.SampledHeader{Protocol: sflow.HeaderEthernet, FrameLength: 34, Header: hdr}}); err != nil {
+		t.Fatal(err)
+	}
+	send(t, addr, b.Finish())
+	waitFor(t, "1 record", func() bool { return s.count() == 1 })
+	stop()
+	if r := s.recs[0]; r.Exporter != netip.MustParseAddr("127.0.0.1") || r.SrcAddr != netip.MustParseAddr("10.0.0.1") {
+		t.Errorf("record %+v", r)
 	}
 }
 

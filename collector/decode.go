@@ -71,9 +71,13 @@ func (d *decoder) decode(msg []byte, from netip.AddrPort, now flow.Time) result 
 			break
 		}
 		d.recs = d.sf.AppendFlows(d.recs)
-		// sFlow samples carry no time: they were taken just before the datagram left.
+		// sFlow samples carry no time: they were taken just before the datagram left. An
+		// agent that sent no address (type UNKNOWN) is known by where it sent from.
 		for i := range d.recs {
 			d.recs[i].Start, d.recs[i].End = now, now
+			if !h.Agent.IsValid() {
+				d.recs[i].Exporter = from.Addr()
+			}
 		}
 		res.err = d.sf.Err()
 		res.domain = h.SubAgent

@@ -107,7 +107,8 @@ const (
 
 // Header is the datagram header.
 type Header struct {
-	// Agent is the agent's address (IPv4 or IPv6).
+	// Agent is the agent's address (IPv4 or IPv6); the invalid address when the agent
+	// sent address type UNKNOWN (0).
 	Agent netip.Addr
 	// SubAgent tells apart the datagram streams of several sub-agents of one agent.
 	SubAgent uint32
@@ -346,6 +347,9 @@ func (p *Parser) Start(msg []byte) (Header, error) {
 	r := xdr{b: msg, off: 4}
 	var h Header
 	switch t := r.u32(); t {
+	case 0:
+		// UNKNOWN: the address union is void (sFlow v5 address_type), and Agent stays
+		// the invalid address. Agents that do not know their address send it.
 	case 1:
 		h.Agent = r.ip4()
 	case 2:
@@ -359,8 +363,13 @@ func (p *Parser) Start(msg []byte) (Header, error) {
 	h.SubAgent, h.Sequence, h.Uptime, h.Samples = r.u32(), r.u32(), r.u32(), r.u32()
 	if r.short {
 		need := 28
-		if h.Agent.Is6() || (len(msg) >= 8 && binary.BigEndian.Uint32(msg[4:]) == 2) {
-			need = 40
+		if len(msg) >= 8 {
+			switch binary.BigEndian.Uint32(msg[4:]) {
+			case 0:
+				need = 24
+			case 2:
+				need = 40
+			}
 		}
 		var a, d [48]byte
 		return Header{}, p.fail(parseError(0, flow.ErrTruncated, newMsg(a[:]).s("header"), newMsg(d[:]).s("need ").n(need).s(" bytes, have ").n(len(msg))))

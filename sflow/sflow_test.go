@@ -135,6 +135,27 @@ func TestCountsBoundedByBytes(t *testing.T) {
 	}
 }
 
+// TestUnknownAgentAddress: address type 0 (UNKNOWN) has no address bytes and is valid
+// (sFlow v5, address_type). tshark reads such datagrams; so must the parser.
+func TestUnknownAgentAddress(t *testing.T) {
+	good := datagram(flowSample(extSwitch))
+	b := cat(words(5, 0), good[12:]) // the 4-byte IPv4 address goes with its type
+	var p sflow.Parser
+	h, err := p.Start(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Agent.IsValid() || h.SubAgent != 7 || h.Sequence != 9 || h.Samples != 1 {
+		t.Errorf("header %+v", h)
+	}
+	if !p.Next() || p.Next() || p.Err() != nil {
+		t.Errorf("samples: %v", p.Err())
+	}
+	if _, err := p.Start(b[:23]); !errors.Is(err, flow.ErrTruncated) || !strings.Contains(err.Error(), "need 24 bytes") {
+		t.Errorf("short header: %v", err)
+	}
+}
+
 func TestBadDatagrams(t *testing.T) {
 	good := datagram(flowSample(extSwitch))
 	tests := []struct {
