@@ -21,6 +21,13 @@ type greeter interface {
 	templates(now time.Time) []byte
 }
 
+// booter is an encoder whose messages count time in sysUptime from a boot time (NetFlow
+// v5 and v9): the exporter sets it, before the first message, to a time no later than
+// any flow it will report.
+type booter interface {
+	setBoot(t time.Time)
+}
+
 // biflowEncoder is an encoder that can carry a biflow in one record (IPFIX, RFC 5103).
 type biflowEncoder interface {
 	addBiflow(fwd, rev *flow.Record) error
@@ -32,6 +39,7 @@ func (e *v5Encoder) start(dst []byte, now time.Time) { e.b.Start(dst, now) }
 func (e *v5Encoder) add(r *flow.Record) error        { return e.b.AddFlow(r) }
 func (e *v5Encoder) finish() []byte                  { return e.b.Finish() }
 func (e *v5Encoder) count() int                      { return e.b.Len() }
+func (e *v5Encoder) setBoot(t time.Time)             { e.b.Boot = t }
 
 type v9Encoder struct{ b netflow9.Builder }
 
@@ -39,3 +47,4 @@ func (e *v9Encoder) start(dst []byte, now time.Time) { e.b.Start(dst, now) }
 func (e *v9Encoder) add(r *flow.Record) error        { return e.b.AddFlow(r) }
 func (e *v9Encoder) finish() []byte                  { return e.b.Finish() }
 func (e *v9Encoder) count() int                      { return e.b.Len() }
+func (e *v9Encoder) setBoot(t time.Time)             { e.b.Boot = t }

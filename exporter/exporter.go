@@ -24,6 +24,7 @@
 package exporter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -116,6 +117,11 @@ type Exporter struct {
 	sflow  *sflowState
 
 	packets, unparseable, own, sampled, records, unencodable, messages atomic.Uint64
+
+	// first is the time of the first packet or record (0 before it), from which NetFlow
+	// v5 and v9 count their sysUptime; booted tells that the encoder got it.
+	first  atomic.Int64
+	booted bool
 }
 
 // New sets up the exporter: the flow cache, the encoder, and the transports (UDP ones
@@ -240,6 +246,9 @@ func (e *Exporter) Packet(frame []byte, wireLen int, t flow.Time, inIf uint32) {
 		e.sflowTick(t)
 		return
 	}
+	if e.first.Load() == 0 {
+		e.first.CompareAndSwap(0, int64(t))
+	}
 	var p flowcache.Packet
 	p.FromParsed(pp, t)
 	p.InIf = inIf
@@ -269,6 +278,10 @@ func (e *Exporter) ownTraffic(pp *packet.Packet) bool {
 
 // Record encodes a flow record the caller metered itself (its Exporter, Domain and
 // sampling fields are the exporter's business and are not read). Not for sFlow.
+//
+// NetFlow v5 and v9 count time from the exporter's boot, which is the whole second before
+// the first packet or record it saw: hand records over in time order, as a record that
+// started before that reads, modulo 2^32 milliseconds, as 49.7 days old.
 func (e *Exporter) Record(r *flow.Record) error {
 	if e.sflow != nil {
 		return errors.New("exporter: sFlow exports packet samples, not records")
@@ -277,6 +290,9 @@ func (e *Exporter) Record(r *flow.Record) error {
 	defer e.mu.Unlock()
 	if r.End > e.now {
 		e.now = r.End
+	}
+	if t := cmp.Or(r.Start, r.End); t != 0 && e.first.Load() == 0 {
+		e.first.Store(int64(t))
 	}
 	e.encode(r, nil)
 	return nil
@@ -308,6 +324,13 @@ func (e *Exporter) encode(fwd, rev *flow.Record) {
 // when the open one is full. e.mu is held.
 func (e *Exporter) addRecord(r, rev *flow.Record) {
 	now := time.Unix(0, int64(e.now))
+	if b, ok := e.enc.(booter); ok && !e.booted {
+		// NetFlow's record times are sysUptime milliseconds, read back from the header's
+		// modulo 2^32: a flow that started before the boot time would read as 49.7 days
+		// old. The exporter "boots" at the whole second before the first packet it saw.
+		b.setBoot(time.Unix(0, cmp.Or(e.first.Load(), int64(e.now))).Truncate(time.Second))
+		e.booted = true
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		if !e.open {
 			e.enc.start(e.buf[:0], now)

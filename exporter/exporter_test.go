@@ -13,6 +13,8 @@ import (
 	"github.com/flowkit/flow/collector"
 	"github.com/flowkit/flow/flowcache"
 	"github.com/flowkit/flow/internal/trafficgen"
+	"github.com/flowkit/flow/netflow5"
+	"github.com/flowkit/flow/netflow9"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -232,4 +234,67 @@ func TestRecordsAndFlushInterval(t *testing.T) {
 		t.Fatalf("%d messages after the flush interval", len(msgs))
 	}
 	e.Close()
+}
+
+// TestUptimesWithinBootAndExport: in every NetFlow message, each record's first and last
+// sysUptime lie between 0 (the exporter's boot) and the header's uptime, without wrapping.
+// Collectors count back from the header modulo 2^32 (RFC 3954; tshark, pmacct): a flow
+// stamped before boot or after its message reads 49.7 days old. Found by the interop tests.
+func TestUptimesWithinBootAndExport(t *testing.T) {
+	for _, proto := range []flow.Protocol{flow.NetFlow5, flow.NetFlow9} {
+		t.Run(proto.String(), func(t *testing.T) {
+			var msgs [][]byte
+			e, err := New(Config{Protocol: proto, Output: func(m []byte) { msgs = append(msgs, append([]byte(nil), m...)) }, Logger: quiet,
+				Cache: flowcache.Config{InactiveTimeout: 300 * time.Millisecond, ActiveTimeout: time.Second}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Traffic that starts mid-second, so that the boot second and the first export
+			// are not aligned with the packets.
+			feed(t, e, trafficgen.Config{Seed: 9, Packets: 5000, Concurrent: 100, Rate: 2000,
+				Start: time.Date(2026, 3, 4, 5, 6, 7, 654321000, time.UTC)})
+			e.Close()
+			checked := 0
+			from := netip.MustParseAddrPort("192.0.2.1:2055")
+			var v5 netflow5.Parser
+			v9 := netflow9.Parser{}
+			for i, m := range msgs {
+				var uptime uint32
+				var times [][2]uint32
+				if proto == flow.NetFlow5 {
+					h, err := v5.Start(m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					uptime = h.SysUptime
+					for v5.Next() {
+						times = append(times, [2]uint32{v5.Record().First, v5.Record().Last})
+					}
+				} else {
+					h, err := v9.Start(m, from)
+					if err != nil {
+						t.Fatal(err)
+					}
+					uptime = h.SysUptime
+					for v9.Next() {
+						first, _ := v9.Record().Get(22, 0)
+						last, _ := v9.Record().Get(21, 0)
+						times = append(times, [2]uint32{binary.BigEndian.Uint32(first), binary.BigEndian.Uint32(last)})
+					}
+				}
+				if uptime > 1<<31 {
+					t.Fatalf("message %d: header uptime %d ms: the exporter booted after it", i, uptime)
+				}
+				for _, ft := range times {
+					if ft[0] > ft[1] || ft[1] > uptime {
+						t.Fatalf("message %d: record first %d last %d, header uptime %d", i, ft[0], ft[1], uptime)
+					}
+					checked++
+				}
+			}
+			if checked < 500 {
+				t.Errorf("only %d records checked", checked)
+			}
+		})
+	}
 }

@@ -40,6 +40,7 @@ type Builder struct {
 	count  int       // records in the current datagram
 	bootNs int64     // Boot in Unix nanoseconds
 	export flow.Time // export time written in the header, a whole number of ms after Boot
+	last   flow.Time // the latest record time AddFlow wrote into the datagram
 	open   bool
 }
 
@@ -53,17 +54,22 @@ func (b *Builder) Start(dst []byte, now time.Time) {
 	}
 	b.bootNs = b.Boot.UnixNano()
 	b.export = flow.Time(b.bootNs + now.Sub(b.Boot).Milliseconds()*1e6)
-	uptime := b.uptime(b.export)
-	secs, nsecs := int64(b.export)/1e9, int64(b.export)%1e9
-	b.buf, b.hdr, b.count, b.open = dst, len(dst), 0, true
+	b.buf, b.hdr, b.count, b.last, b.open = dst, len(dst), 0, 0, true
 	b.buf = binary.BigEndian.AppendUint16(b.buf, Version)
 	b.buf = binary.BigEndian.AppendUint16(b.buf, 0) // count, set by Finish
-	b.buf = binary.BigEndian.AppendUint32(b.buf, uptime)
-	b.buf = binary.BigEndian.AppendUint32(b.buf, uint32(secs))
-	b.buf = binary.BigEndian.AppendUint32(b.buf, uint32(nsecs))
+	b.buf = append(b.buf, make([]byte, 12)...)      // sysUptime and time, set by putTime
+	b.putTime()
 	b.buf = binary.BigEndian.AppendUint32(b.buf, b.Sequence)
 	b.buf = append(b.buf, b.EngineType, b.EngineID)
 	b.buf = binary.BigEndian.AppendUint16(b.buf, uint16(b.SamplingMode&3)<<14|b.SamplingInterval&0x3fff)
+}
+
+// putTime writes the export time and the sysUptime that goes with it into the header.
+func (b *Builder) putTime() {
+	secs, nsecs := int64(b.export)/1e9, int64(b.export)%1e9
+	binary.BigEndian.PutUint32(b.buf[b.hdr+4:], b.uptime(b.export))
+	binary.BigEndian.PutUint32(b.buf[b.hdr+8:], uint32(secs))
+	binary.BigEndian.PutUint32(b.buf[b.hdr+12:], uint32(nsecs))
 }
 
 // Len returns the number of records in the datagram being built.
@@ -116,7 +122,8 @@ func putAddr(dst []byte, a netip.Addr) {
 // 2^32-1 and interface indexes above 65535 saturate, AS numbers above 65535 become
 // AS_TRANS (23456, RFC 6793), TCP flags keep their low 8 bits. Times become sysUptime
 // milliseconds relative to Boot; a zero Start or End takes the other's value, and both
-// zero take the export time.
+// zero take the export time. A record ending after the export time moves the header's
+// time forward to it at Finish, so that no record reads as later than its datagram.
 func (b *Builder) AddFlow(r *flow.Record) error {
 	if !r.SrcAddr.Unmap().Is4() || !r.DstAddr.Unmap().Is4() {
 		return ErrNotIPv4
@@ -130,7 +137,7 @@ func (b *Builder) AddFlow(r *flow.Record) error {
 	case end.IsZero():
 		end = start
 	}
-	return b.Add(Record{
+	err := b.Add(Record{
 		SrcAddr:  r.SrcAddr,
 		DstAddr:  r.DstAddr,
 		NextHop:  r.NextHop,
@@ -150,6 +157,10 @@ func (b *Builder) AddFlow(r *flow.Record) error {
 		SrcMask:  r.SrcMask,
 		DstMask:  r.DstMask,
 	})
+	if err == nil {
+		b.last = max(b.last, start, end)
+	}
+	return err
 }
 
 // Finish completes the datagram, advances Sequence by its record count, and returns the
@@ -165,6 +176,15 @@ func (b *Builder) Finish() []byte {
 	}
 	binary.BigEndian.PutUint16(b.buf[b.hdr+2:], uint16(b.count))
 	b.Sequence += uint32(b.count)
+	if b.last > b.export {
+		// A record ends after the time Start was given: the datagram cannot have left
+		// before its flows ended. Collectors count record times back from the header's
+		// (SysUptime-Last, modulo 2^32), so the header moves to the next whole millisecond
+		// after Boot at or past that end, or the flow would be read as 49.7 days old.
+		ms := (int64(b.last) - b.bootNs + 1e6 - 1) / 1e6
+		b.export = flow.Time(b.bootNs + ms*1e6)
+		b.putTime()
+	}
 	return b.buf
 }
 

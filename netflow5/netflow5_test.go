@@ -700,3 +700,33 @@ func TestAppendFlows(t *testing.T) {
 		t.Errorf("AppendFlows into a slice with room allocates %v times", allocs)
 	}
 }
+
+// TestRegressionHeaderNotBeforeRecords: a record that ends after the time Start was given
+// moves the header's time forward at Finish. Collectors that count back from the header
+// modulo 2^32 (tshark, pmacct) read the flow 49.7 days old otherwise; found by the
+// interop tests.
+func TestRegressionHeaderNotBeforeRecords(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := netflow5.Builder{Boot: t0}
+	end := t0.Add(10*time.Second + 1500*time.Millisecond + 300*time.Microsecond)
+	b.Start(nil, t0.Add(10*time.Second))
+	r := flow.Record{SrcAddr: netip.MustParseAddr("10.0.0.1"), DstAddr: netip.MustParseAddr("10.0.0.2"),
+		Packets: 1, Bytes: 40, Start: flow.TimeOf(t0.Add(9 * time.Second)), End: flow.TimeOf(end)}
+	if err := b.AddFlow(&r); err != nil {
+		t.Fatal(err)
+	}
+	var p netflow5.Parser
+	h, err := p.Start(b.Finish())
+	if err != nil || !p.Next() {
+		t.Fatal(err)
+	}
+	rec := p.Record()
+	if h.SysUptime != 11501 || rec.Last != 11500 {
+		t.Errorf("header uptime %d, record last %d: want 11501 (the millisecond after the end) and 11500", h.SysUptime, rec.Last)
+	}
+	back := h.SysUptime - rec.Last // unsigned, as collectors read it
+	export := time.Unix(int64(h.UnixSecs), int64(h.UnixNsecs))
+	if got := export.Add(-time.Duration(back) * time.Millisecond); !got.Equal(end.Truncate(time.Millisecond)) {
+		t.Errorf("end read as %v, want %v", got, end.Truncate(time.Millisecond))
+	}
+}

@@ -105,6 +105,7 @@ type Builder struct {
 	flows   int // flow records in the packet
 	bootNs  int64
 	export  time.Time
+	last    flow.Time // the latest record time AddFlow wrote into the packet
 	open    bool
 }
 
@@ -158,11 +159,11 @@ func (b *Builder) Start(dst []byte, now time.Time) {
 	b.bootNs = b.Boot.UnixNano() / 1e6 * 1e6
 	b.export = now.Truncate(time.Second)
 	b.src = b.source(b.SourceID)
-	b.buf, b.hdr, b.set, b.count, b.flows, b.open = dst, len(dst), -1, 0, 0, true
+	b.buf, b.hdr, b.set, b.count, b.flows, b.last, b.open = dst, len(dst), -1, 0, 0, 0, true
 	b.buf = binary.BigEndian.AppendUint16(b.buf, Version)
 	b.buf = binary.BigEndian.AppendUint16(b.buf, 0) // count, set by Finish
-	b.buf = binary.BigEndian.AppendUint32(b.buf, b.uptime(flow.TimeOf(b.export)))
-	b.buf = binary.BigEndian.AppendUint32(b.buf, uint32(b.export.Unix()))
+	b.buf = append(b.buf, make([]byte, 8)...)       // sysUptime and time, set by putTime
+	b.putTime()
 	b.buf = binary.BigEndian.AppendUint32(b.buf, b.src.sequence)
 	b.buf = binary.BigEndian.AppendUint32(b.buf, b.SourceID)
 	s := b.src
@@ -227,7 +228,9 @@ func (b *Builder) Len() int { return b.flows }
 // those come from the packet and the options. Absent next hops are written as zero
 // addresses (and read back as 0.0.0.0 or ::); Direction unknown as 255. Times become
 // sysUptime milliseconds relative to Boot; a zero Start or End takes the other's value,
-// and both zero take the export time.
+// and both zero take the export time. A record ending after the export time moves the
+// header's time forward to the whole second at or after it at Finish, so that no record
+// reads as later than its packet.
 func (b *Builder) AddFlow(r *flow.Record) error {
 	if !b.open {
 		panic("netflow9: Builder.AddFlow called before Start")
@@ -261,6 +264,7 @@ func (b *Builder) AddFlow(r *flow.Record) error {
 	case end.IsZero():
 		end = start
 	}
+	b.last = max(b.last, start, end)
 	buf := b.buf
 	buf = appendAddr(buf, r.SrcAddr, v6)
 	buf = appendAddr(buf, r.DstAddr, v6)
@@ -339,7 +343,22 @@ func (b *Builder) Finish() []byte {
 	binary.BigEndian.PutUint16(b.buf[b.hdr+2:], uint16(b.count))
 	b.src.sequence++
 	b.src.packets++
+	if b.last > flow.TimeOf(b.export) {
+		// A record ends after the export time (Start's now, down to the second): the
+		// packet cannot have left before its flows ended. Collectors count record times
+		// back from the header's (sysUptime-LAST_SWITCHED, modulo 2^32, RFC 3954), so
+		// the header moves to the whole second at or after that end, or the flow would
+		// be read as 49.7 days old.
+		b.export = time.Unix(0, int64(b.last)+1e9-1).Truncate(time.Second)
+		b.putTime()
+	}
 	return b.buf
+}
+
+// putTime writes the export time and the sysUptime that goes with it into the header.
+func (b *Builder) putTime() {
+	binary.BigEndian.PutUint32(b.buf[b.hdr+4:], b.uptime(flow.TimeOf(b.export)))
+	binary.BigEndian.PutUint32(b.buf[b.hdr+8:], uint32(b.export.Unix()))
 }
 
 // uptime converts a wall-clock time to sysUptime milliseconds, modulo 2^32, rounding down.

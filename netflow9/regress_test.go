@@ -313,3 +313,39 @@ func TestSharedCacheConcurrent(t *testing.T) {
 		t.Errorf("%d records, stats %+v", total, s)
 	}
 }
+
+// TestRegressionHeaderNotBeforeRecords: a record that ends after the time Start was given
+// (the exporter adds flows to an open packet as they expire, and the header has whole
+// seconds) moves the header's time forward at Finish. Collectors that count back from the
+// header modulo 2^32, as RFC 3954 says (tshark, pmacct), read the flow 49.7 days old
+// otherwise; found by the interop tests.
+func TestRegressionHeaderNotBeforeRecords(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := netflow9.Builder{Boot: t0}
+	end := t0.Add(10*time.Second + 1500*time.Millisecond)
+	b.Start(nil, t0.Add(10*time.Second+200*time.Millisecond))
+	r := flow.Record{SrcAddr: netip.MustParseAddr("10.0.0.1"), DstAddr: netip.MustParseAddr("10.0.0.2"),
+		Packets: 1, Bytes: 40, Start: flow.TimeOf(t0.Add(9 * time.Second)), End: flow.TimeOf(end)}
+	if err := b.AddFlow(&r); err != nil {
+		t.Fatal(err)
+	}
+	pkt := b.Finish()
+	var p netflow9.Parser
+	h, err := p.Start(pkt, netip.MustParseAddrPort("192.0.2.1:2055"))
+	if err != nil || !p.Next() {
+		t.Fatal(err, p.Err())
+	}
+	if h.UnixSecs != uint32(t0.Unix())+12 {
+		t.Errorf("header time %d s after boot, want 12 (the whole second after the flow's end)", h.UnixSecs-uint32(t0.Unix()))
+	}
+	last := binary.BigEndian.Uint32(p.Record().Bytes[36:]) // LAST_SWITCHED in the IPv4 template
+	back := h.SysUptime - last                             // unsigned, as the RFC reads it
+	if got := time.Unix(int64(h.UnixSecs), 0).Add(-time.Duration(back) * time.Millisecond); !got.Equal(end) {
+		t.Errorf("end read as %v, want %v", got, end)
+	}
+	var got flow.Record
+	p.Flow(&got)
+	if got.End != r.End || got.Start != r.Start {
+		t.Errorf("our parser reads %v–%v, want %v–%v", got.Start, got.End, r.Start, r.End)
+	}
+}
