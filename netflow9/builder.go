@@ -30,6 +30,7 @@ var builderFields = [...]template.Field{
 	{ID: 21, Length: 4},  // LAST_SWITCHED
 	{ID: 7, Length: 2},   // L4_SRC_PORT
 	{ID: 11, Length: 2},  // L4_DST_PORT
+	{ID: 32, Length: 2},  // ICMP_TYPE: type<<8 | code for ICMP and ICMPv6, also in L4_DST_PORT as v5 has it
 	{ID: 10, Length: 4},  // INPUT_SNMP
 	{ID: 14, Length: 4},  // OUTPUT_SNMP
 	{ID: 16, Length: 4},  // SRC_AS
@@ -276,6 +277,11 @@ func (b *Builder) AddFlow(r *flow.Record) error {
 	buf = binary.BigEndian.AppendUint32(buf, b.uptime(end))
 	buf = binary.BigEndian.AppendUint16(buf, r.SrcPort)
 	buf = binary.BigEndian.AppendUint16(buf, r.DstPort)
+	icmp := uint16(0)
+	if r.IPProto == 1 || r.IPProto == 58 {
+		icmp = r.DstPort // RFC 3954 collectors (nfdump) read ICMP type and code only here
+	}
+	buf = binary.BigEndian.AppendUint16(buf, icmp)
 	buf = binary.BigEndian.AppendUint32(buf, r.InIf)
 	buf = binary.BigEndian.AppendUint32(buf, r.OutIf)
 	buf = binary.BigEndian.AppendUint32(buf, r.SrcAS)

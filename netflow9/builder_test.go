@@ -141,14 +141,14 @@ func TestBuilderGolden(t *testing.T) {
 		0, 0, 0, 0, // sequence
 		1, 2, 3, 4, // source ID
 	}
-	want = append(want, 0, 0, 0, byte(4+2*(4+4*28)))
+	want = append(want, 0, 0, 0, byte(4+2*(4+4*29)))
 	for _, v6 := range []bool{false, true} {
 		id := byte(0)
 		if v6 {
 			id = 1
 		}
-		want = append(want, 1, id, 0, 28)
-		for _, f := range [][2]uint16{{8, 4}, {12, 4}, {15, 4}, {18, 4}, {1, 8}, {2, 8}, {22, 4}, {21, 4}, {7, 2}, {11, 2},
+		want = append(want, 1, id, 0, 29)
+		for _, f := range [][2]uint16{{8, 4}, {12, 4}, {15, 4}, {18, 4}, {1, 8}, {2, 8}, {22, 4}, {21, 4}, {7, 2}, {11, 2}, {32, 2},
 			{10, 4}, {14, 4}, {16, 4}, {17, 4}, {70, 3}, {6, 2}, {4, 1}, {5, 1}, {9, 1}, {13, 1}, {58, 2}, {59, 2},
 			{56, 6}, {80, 6}, {61, 1}, {136, 1}, {38, 1}, {39, 1}} {
 			if v6 {
@@ -165,18 +165,19 @@ func TestBuilderGolden(t *testing.T) {
 	want = append(want,
 		0, 1, 0, 24, 1, 2, 0, 4, 0, 8, 0, 1, 0, 4, 0, 34, 0, 4, 0, 35, 0, 1, 0, 0, // options template 258
 		1, 2, 0, 16, 0, 0, 0, 0, 0, 0, 0, 100, 1, 0, 0, 0, // system 0, interval 100, algorithm 1
-		1, 0, 0, 4+92, // data FlowSet 256, one 89-byte record and 3 bytes of padding
+		1, 0, 0, 4+92, // data FlowSet 256, one 91-byte record and 1 byte of padding
 		10, 0, 0, 1, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, // addresses, zero next hops
 		0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 3, // bytes, packets
 		0, 0, 0x03, 0xe8, 0, 0, 0x07, 0xd0, // first 1000 ms, last 2000 ms
 		0x15, 0x16, 0x17, 0x18, // ports
+		0, 0, // ICMP type and code: not ICMP
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // interfaces, AS numbers
 		0xab, 0xcd, 0xe0, // MPLS label 0xabcde, EXP 0, bottom-of-stack 0
 		0, 0, 6, 0, 0, 0, // TCP flags, protocol, ToS, masks
 		0, 0, 0, 0, // VLANs
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // MACs
 		1, 0, 0, 0, // direction egress, end reason, engine type and ID
-		0, 0, 0, // padding
+		0, // padding
 	)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("packet bytes (-want +got):\n%s", diff)

@@ -35,7 +35,7 @@ func Example() {
 		fmt.Println(r.SrcAddr, r.SrcPort, "→", r.DstAddr, r.DstPort, r.Bytes, "bytes, 1 in", r.SamplingInterval, "from", r.Start)
 	}
 	// Output:
-	// 576 bytes, 6 records (templates and options included), source ID 7
+	// 588 bytes, 6 records (templates and options included), source ID 7
 	// ::ffff:192.0.2.10 50000 → 2001:db8::1 443 4200 bytes, 1 in 100 from 2026-03-02T11:59:57.000000000Z
 	// ::ffff:192.0.2.10 50001 → 2001:db8::1 443 4200 bytes, 1 in 100 from 2026-03-02T11:59:57.000000000Z
 }

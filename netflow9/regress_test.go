@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -347,5 +348,39 @@ func TestRegressionHeaderNotBeforeRecords(t *testing.T) {
 	p.Flow(&got)
 	if got.End != r.End || got.Start != r.Start {
 		t.Errorf("our parser reads %v–%v, want %v–%v", got.Start, got.End, r.Start, r.End)
+	}
+}
+
+// TestRegressionICMPType: ICMP type and code go in ICMP_TYPE (32), where RFC 3954 puts
+// them and nfdump reads them, as well as in L4_DST_PORT as NetFlow v5 had them; a TCP
+// record has 0 there. Found by the interop tests (nfdump showed our ICMP flows as 0.0).
+func TestRegressionICMPType(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := netflow9.Builder{Boot: t0}
+	b.Start(nil, t0.Add(time.Minute))
+	for _, r := range []flow.Record{
+		{SrcAddr: netip.MustParseAddr("10.0.0.1"), DstAddr: netip.MustParseAddr("10.0.0.2"), IPProto: 1, DstPort: 8 << 8, Packets: 1},
+		{SrcAddr: netip.MustParseAddr("fd00::1"), DstAddr: netip.MustParseAddr("fd00::2"), IPProto: 58, DstPort: 129 << 8, Packets: 1},
+		{SrcAddr: netip.MustParseAddr("10.0.0.1"), DstAddr: netip.MustParseAddr("10.0.0.2"), IPProto: 6, SrcPort: 1234, DstPort: 443, Packets: 1},
+	} {
+		if err := b.AddFlow(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var p netflow9.Parser
+	if _, err := p.Start(b.Finish(), netip.MustParseAddrPort("192.0.2.1:2055")); err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]uint16
+	for p.Next() {
+		icmp, ok1 := p.Record().Get(32, 0)
+		port, ok2 := p.Record().Get(11, 0)
+		if !ok1 || !ok2 {
+			t.Fatal("ICMP_TYPE or L4_DST_PORT missing from the template")
+		}
+		got = append(got, [2]uint16{binary.BigEndian.Uint16(icmp), binary.BigEndian.Uint16(port)})
+	}
+	if want := [][2]uint16{{8 << 8, 8 << 8}, {129 << 8, 129 << 8}, {0, 443}}; !slices.Equal(got, want) {
+		t.Errorf("ICMP_TYPE and L4_DST_PORT %v, want %v", got, want)
 	}
 }
