@@ -1,0 +1,221 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// debianPackage names the package that brings each tool, for the skip message.
+var debianPackage = map[string]string{
+	"tshark": "tshark", "softflowd": "softflowd", "nfcapd": "nfdump", "nfdump": "nfdump",
+	"nfacctd": "pmacct", "sfacctd": "pmacct", "pmacctd": "pmacct",
+}
+
+// need returns the paths of the tools, or skips the test when one is not installed.
+func need(t *testing.T, tools ...string) []string {
+	t.Helper()
+	paths := make([]string, len(tools))
+	for i, tool := range tools {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Skipf("%s not installed (Debian package %s)", tool, debianPackage[tool])
+		}
+		paths[i] = p
+	}
+	return paths
+}
+
+// freeUDPPort returns a UDP port on 127.0.0.1 that nothing listens on now.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// syncBuffer collects a process's output while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// process is a tool running for a test.
+type process struct {
+	t    *testing.T
+	name string
+	cmd  *exec.Cmd
+	out  syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// start runs a tool in dir; it is killed when the test ends, if it still runs.
+func start(t *testing.T, dir, path string, args ...string) *process {
+	t.Helper()
+	p := &process{t: t, name: filepath.Base(path), done: make(chan struct{})}
+	p.cmd = exec.Command(path, args...)
+	p.cmd.Dir = dir
+	p.cmd.Env = append(os.Environ(), "TZ=UTC")
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	// Its own process group: pmacct forks a process per plugin, and all of them go.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", p.name, err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+		// Children a plugin left behind share the group.
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		if t.Failed() {
+			t.Logf("%s %s output:\n%s", p.name, strings.Join(args, " "), p.out.String())
+		}
+	})
+	return p
+}
+
+// wait waits for the process to exit by itself and fails the test if it does not within
+// the timeout or exits with an error.
+func (p *process) wait(timeout time.Duration) {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.t.Fatalf("%s still running after %v; output:\n%s", p.name, timeout, p.out.String())
+	}
+	if p.err != nil {
+		p.t.Fatalf("%s: %v; output:\n%s", p.name, p.err, p.out.String())
+	}
+}
+
+// stop sends sig and waits for the process to exit.
+func (p *process) stop(sig syscall.Signal, timeout time.Duration) {
+	p.t.Helper()
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.t.Fatalf("%s did not exit within %v of %v; output:\n%s", p.name, timeout, sig, p.out.String())
+	}
+	var ee *exec.ExitError
+	if p.err != nil && !errors.As(p.err, &ee) {
+		p.t.Fatalf("%s: %v", p.name, p.err)
+	}
+}
+
+// waitOutput waits until the process has printed s.
+func (p *process) waitOutput(s string, timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(p.out.String(), s) {
+		select {
+		case <-p.done:
+			p.t.Fatalf("%s exited before printing %q: %v; output:\n%s", p.name, s, p.err, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s did not print %q within %v; output:\n%s", p.name, s, timeout, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitBound waits until a socket is bound to the UDP port on 127.0.0.1 (the daemon's),
+// as /proc/net/udp shows: binding it to find out would race with the daemon.
+func waitBound(t *testing.T, p *process, port int, timeout time.Duration) {
+	t.Helper()
+	want := fmt.Sprintf(" 0100007F:%04X ", port)
+	deadline := time.Now().Add(timeout)
+	for {
+		table, err := os.ReadFile("/proc/net/udp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(table), want) {
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited before listening on port %d: %v; output:\n%s", p.name, port, p.err, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not listening on 127.0.0.1:%d after %v; output:\n%s", p.name, port, timeout, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// send sends datagrams to addr from 127.0.0.1, paced so that a daemon reading with a
+// default-sized socket buffer on a busy 2-core machine keeps up: UDP over loopback drops
+// what the receiver's buffer cannot hold, and a lost datagram would fail the comparison.
+func send(t *testing.T, addr string, datagrams [][]byte) {
+	t.Helper()
+	c, err := net.Dial("udp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i, d := range datagrams {
+		if _, err := c.Write(d); err != nil {
+			t.Fatalf("sending datagram %d to %s: %v", i, addr, err)
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
+}
+
+// run runs a tool to completion and returns its standard output.
+func run(t *testing.T, path string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(path), strings.Join(args, " "), err, stderr.String())
+	}
+	return out
+}
+
+// loopback is the address every test sends from and to.
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+func addrPort(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
