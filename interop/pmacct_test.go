@@ -55,7 +55,10 @@ func TestPmacctReadsOurExports(t *testing.T) {
 			}, "\n") + "\n"
 			cfg := keep(t, dir, daemon+".conf", []byte(conf))
 			d := start(t, dir, bin, "-f", cfg)
-			d.waitOutput("waiting for", 20*time.Second) // the plugin is up, the socket bound
+			// The socket is bound, and the plugin (another process) is ready: what the
+			// core reads before that is lost.
+			d.waitOutput("waiting for", 20*time.Second)
+			d.waitOutput("cache entries=", 20*time.Second)
 			send(t, addrPort(port), ex.datagrams)
 			time.Sleep(300 * time.Millisecond)
 			// On SIGINT pmacct's plugins write what they hold, and the daemon exits.

@@ -224,6 +224,16 @@ func tsharkNetFlow(t *testing.T, cf *pdmlNode) []view {
 			InIf: uint32(num(t, n, "cflow.inputint")), OutIf: uint32(num(t, n, "cflow.outputint")),
 			VLAN: uint16(num(t, n, "cflow.vlanid")),
 		}
+		// ICMP type and code: in the destination port (v5, and v9 exporters that do as
+		// v5), or in ICMP_TYPE (RFC 3954) and the IPFIX elements, which flow.Record keeps
+		// in DstPort too.
+		if (v.Proto == 1 || v.Proto == 58) && v.DstPort == 0 {
+			v.DstPort = uint16(num(t, n, "cflow.icmp_type_code_ipv4"))
+			if v.DstPort == 0 {
+				typ, code := num(t, n, "cflow.icmp_ipv4_type")|num(t, n, "cflow.icmp_ipv6_type"), num(t, n, "cflow.icmp_ipv4_code")|num(t, n, "cflow.icmp_ipv6_code")
+				v.DstPort = uint16(typ<<8 | code)
+			}
+		}
 		// tshark tells uptimes from absolute times by the value being non-zero: a flow
 		// that started in the exporter's first millisecond (uptime 0, valid) comes out
 		// as cflow.abstimestart, 1970-01-01. Four zero bytes there are that uptime.
@@ -276,9 +286,22 @@ func tsharkSFlow(t *testing.T, sf *pdmlNode) []view {
 			Packets:      1,
 			Bytes:        num(t, s, "sflow_245.header.frame_length"),
 			SamplingRate: uint32(num(t, s, "sflow.flow_sample.sampling_rate")),
-			InIf:         uint32(num(t, s, "sflow.flow_sample.input_interface")),
-			OutIf:        uint32(num(t, s, "sflow.flow_sample.output_interface_value")),
 		}
+		// Interfaces as the sflow package maps them: an ifIndex, or 0 when the value is
+		// of another format (discarded, several interfaces) or the agent itself.
+		ifIndex := func(format, value uint64) uint32 {
+			if format != 0 || value == 0x3fffffff {
+				return 0
+			}
+			return uint32(value)
+		}
+		if s.find("sflow.flow_sample.input_interface_value") != nil { // expanded sample
+			v.InIf = ifIndex(num(t, s, "sflow.flow_sample.input_interface_format"), num(t, s, "sflow.flow_sample.input_interface_value"))
+		} else {
+			in := num(t, s, "sflow.flow_sample.input_interface")
+			v.InIf = ifIndex(in>>30, in&0x3fffffff)
+		}
+		v.OutIf = ifIndex(num(t, s, "sflow.flow_sample.output_interface_format"), num(t, s, "sflow.flow_sample.output_interface_value"))
 		if h := s.find("sflow_245.header"); h != nil {
 			v.Src = addr(t, h, "ip.src", "ipv6.src")
 			v.Dst = addr(t, h, "ip.dst", "ipv6.dst")
