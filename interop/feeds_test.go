@@ -160,6 +160,7 @@ func TestCollectorReadsRealExporters(t *testing.T) {
 	tshark := need(t, "tshark")[0]
 	for _, tc := range feeds {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // the tools spend their time waiting: pmacctd sleeps 2 s before a file
 			bin := need(t, tc.tool)[0]
 			dir := t.TempDir()
 			var gen trafficgen.Totals
@@ -223,4 +224,3 @@ func TestCollectorReadsRealExporters(t *testing.T) {
 		})
 	}
 }
-

@@ -30,9 +30,9 @@ func TestNfdumpReadsOurExports(t *testing.T) {
 			d := start(t, dir, nfcapd, "-w", dir, "-b", "127.0.0.1", "-p", fmt.Sprint(port), "-B", "4194304", "-t", "3600")
 			waitBound(t, d, port, 10*time.Second)
 			send(t, addrPort(port), ex.datagrams)
-			// nfcapd writes its file when it stops. It reads its socket before it looks
-			// at signals, so what was sent is in.
-			time.Sleep(200 * time.Millisecond)
+			// nfcapd writes its file when it stops, once it has read all that was sent
+			// (it stores each datagram's records before it looks at signals again).
+			waitDrained(t, d, port, 30*time.Second)
 			d.stop(syscall.SIGTERM, 10*time.Second)
 
 			var got []nfdumpRecord

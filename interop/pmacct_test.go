@@ -32,6 +32,7 @@ func TestPmacctReadsOurExports(t *testing.T) {
 			daemon = "sfacctd"
 		}
 		t.Run(tc.proto.String(), func(t *testing.T) {
+			t.Parallel() // pmacct takes a second or two to start and to stop
 			bin := need(t, daemon)[0]
 			ex := exportTraffic(t, tc.proto, tc.ipv6)
 			dir := t.TempDir()
@@ -60,7 +61,8 @@ func TestPmacctReadsOurExports(t *testing.T) {
 			d.waitOutput("waiting for", 20*time.Second)
 			d.waitOutput("cache entries=", 20*time.Second)
 			send(t, addrPort(port), ex.datagrams)
-			time.Sleep(300 * time.Millisecond)
+			waitDrained(t, d, port, 30*time.Second)
+			time.Sleep(200 * time.Millisecond) // the core decodes the last one and queues it to the plugin
 			// On SIGINT pmacct's plugins write what they hold, and the daemon exits.
 			d.stop(syscall.SIGINT, 20*time.Second)
 
@@ -170,4 +172,3 @@ func protoNumber(t *testing.T, s string) uint8 {
 	}
 	return uint8(n)
 }
-

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -176,6 +177,42 @@ func waitBound(t *testing.T, p *process, port int, timeout time.Duration) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s is not listening on 127.0.0.1:%d after %v; output:\n%s", p.name, port, timeout, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitDrained waits until the socket bound to the UDP port on 127.0.0.1 holds no
+// datagram (its rx_queue in /proc/net/udp is 0): the daemon has read all that was sent.
+// A daemon stopped before that would drop what is still queued.
+func waitDrained(t *testing.T, p *process, port int, timeout time.Duration) {
+	t.Helper()
+	local := fmt.Sprintf("0100007F:%04X", port)
+	deadline := time.Now().Add(timeout)
+	for {
+		table, err := os.ReadFile("/proc/net/udp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued := -1
+		for _, line := range strings.Split(string(table), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 4 && f[1] == local {
+				_, rx, _ := strings.Cut(f[4], ":") // tx_queue:rx_queue, hex
+				n, err := strconv.ParseUint(rx, 16, 64)
+				if err != nil {
+					t.Fatalf("/proc/net/udp: %q", line)
+				}
+				queued = int(n)
+			}
+		}
+		switch {
+		case queued < 0:
+			t.Fatalf("%s no longer listens on 127.0.0.1:%d; output:\n%s", p.name, port, p.out.String())
+		case queued == 0:
+			return
+		case time.Now().After(deadline):
+			t.Fatalf("%s has not read %d bytes queued on its socket after %v; output:\n%s", p.name, queued, timeout, p.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
