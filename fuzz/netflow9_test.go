@@ -220,11 +220,13 @@ func FuzzNetFlow9RoundTrip(f *testing.F) {
 	})
 }
 
-// clampTime keeps a time to what the Builder can write: whole milliseconds, within 24
-// days before or after now (uptime differences are read as signed 32-bit milliseconds).
+// clampTime keeps a time to what the Builder can write: whole milliseconds, within 12
+// days before or after now. The Builder moves a packet's header forward to its latest
+// record time, and the parser reads ages up to 24.8 days (signed 32-bit milliseconds):
+// a packet's times must lie within 24 days of each other.
 func clampTime(t flow.Time, now time.Time) flow.Time {
 	n := flow.TimeOf(now)
-	const span = flow.Time(24 * 24 * time.Hour)
+	const span = flow.Time(12 * 24 * time.Hour)
 	if t < n-span || t > n+span {
 		return n
 	}
