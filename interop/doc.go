@@ -1,43 +1,63 @@
 // Package interop holds no code, only tests: this library against flow tools nobody here
-// wrote, over loopback, on the same bytes.
+// wrote, over loopback, on the same bytes. Traffic comes from internal/trafficgen (10,000
+// packets, a fifth of the conversations over IPv6 where the protocol carries it, a tenth
+// on VLANs), so every packet and IP byte is known.
 //
 // Our exports read by real decoders (exporter → tool):
 //
-//   - tshark decodes the NetFlow v5, NetFlow v9 and sFlow datagrams that the exporter
-//     produces from generated traffic, written to a pcap: no malformed packet, no expert
-//     error, and record by record the same addresses, ports, protocol, ToS, TCP flags,
-//     interfaces, counters and times (to the millisecond NetFlow has; sFlow samples carry
-//     no time) as this library's own parsers read from the same datagrams. The totals
-//     equal what was generated: every packet and every IP byte, in as many records as the
-//     exporter says it sent.
-//   - nfcapd receives the NetFlow v5 and v9 exports over UDP; nfdump reads its file: the
-//     same records (5-tuple, counters, times in milliseconds) and totals.
-//   - pmacct's nfacctd (NetFlow v5, v9) and sfacctd (sFlow) receive them and print CSV
-//     through the print plugin, aggregated by a key wide enough to keep flows apart: the
-//     sums per key and the totals equal ours.
+//   - tshark decodes the NetFlow v5, NetFlow v9 and sFlow the exporter produces, written
+//     to a pcap: no malformed packet and no expert error, every datagram dissected, and
+//     record by record the addresses, ports (ICMP type and code), protocol, ToS, TCP
+//     flags, interfaces, VLAN, counters and times (NetFlow, to the millisecond; sFlow
+//     carries none, but its sampling rate and frame length) that this library's parsers
+//     read. The totals are the generated traffic: every packet and IP byte (NetFlow), one
+//     sample per 20 packets with its frame length (sFlow).
+//   - nfcapd receives the NetFlow v5 and v9 over UDP, and nfdump reads what it stored: the
+//     same records as a multiset, fields as above, and the same totals.
+//   - pmacct's nfacctd (NetFlow v5, v9) and sfacctd (sFlow) receive them and print CSV,
+//     aggregated by 5-tuple and ToS: per key the same packets and bytes, and the totals.
+//     pmacct keeps NetFlow times in whole seconds only, and no ICMP type in sFlow ports:
+//     those are left out of the key.
 //
 // Real exporters into our collector (tool → collector):
 //
 //   - softflowd -r (NetFlow v5, v9) and pmacctd with the nfprobe (v5, v9) and sfprobe
-//     (sFlow) plugins meter a generated pcap and export to the collector, which keeps
-//     every datagram (Config.Raw) and every record. The datagrams, written to a pcap, are
-//     decoded by tshark: the collector's records equal tshark's, one by one, and their
-//     totals equal the traffic that was generated (what the tool keeps of it: v5 carries
-//     no IPv6).
+//     (sFlow) plugins meter a generated pcap and export it to the collector, which keeps
+//     every datagram (Config.Raw) and record. Those datagrams, written to a pcap, are
+//     decoded by tshark: the collector's records equal tshark's one by one, fields as
+//     above. softflowd's records add up to the generated traffic exactly; pmacctd counts
+//     a few packets twice when it reads a file (at most 1% more is accepted); sfprobe
+//     samples at random, so its sample count is checked against its rate.
 //
-// IPFIX is not covered yet: neither the exporter nor the collector speaks it in this
-// build. When they do, it is one entry in the ourExports and feeds tables (port 4739,
-// softflowd -v 10, nfprobe_version 10).
+// Not covered here: IPFIX, which neither the exporter nor the collector speaks in this
+// build. When they do it is one entry in the ourExports and feeds tables (port 4739,
+// softflowd -v 10, nfprobe_version 10). goflow2 reads our exports in the benchmarks
+// module (goflow2_interop_test.go), which keeps that dependency out of this module.
 //
-// goflow2's decoders read our exports in the benchmarks module (goflow2_interop_test.go
-// there), which keeps that dependency out of this module.
+// What the tools showed, and what was done about it:
+//
+//   - The exporter counted sysUptime from its first message and wrote a message's time
+//     when it opened: records read as started before boot, or ended after their message.
+//     Tools count back from the header modulo 2^32 ms (RFC 3954), so those flows came out
+//     49.7 days old (tshark, goflow2; pmacct logged "Overflow detected"). Fixed in the
+//     exporter (boot before the first packet) and the Builders (header time moved to the
+//     latest record).
+//   - NetFlow v9 ICMP went only in L4_DST_PORT; nfdump reads ICMP_TYPE (32), as RFC 3954
+//     has it, and showed type 0 code 0. The v9 Builder now fills both.
+//   - sFlow agent address type 0 (UNKNOWN, which the exporter sends without a
+//     destination) is valid XDR that tshark reads; our parser rejected it. Fixed.
+//   - tshark shows a v9 FIRST_SWITCHED of 0 (a flow in the exporter's first millisecond)
+//     as an absolute time, 1970-01-01; the tests read it as the uptime it is.
+//   - softflowd 1.1.0 given -c or -p after -r blocks for ever in accept() on its control
+//     socket; pmacctd exits before its plugin has read the file unless pcap_savefile_wait
+//     is set; pmacct drops what arrives before its plugin is up.
 //
 // Run them with the tools installed (Debian: apt-get install tshark softflowd nfdump
-// pmacct; .ci/run does it):
+// pmacct, which .ci/run does):
 //
 //	go test ./interop
 //
 // A test whose tool is not on PATH skips, saying which; nothing else makes them skip.
 // Daemons listen on 127.0.0.1 ports chosen at run time, write into the test's temporary
-// directory, and are killed when the test ends.
+// directory, and are killed (their whole process group) when the test ends.
 package interop

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -105,7 +106,7 @@ var feeds = []struct {
 	{"softflowd/netflow9", "softflowd", flow.NetFlow9, 0.2, softflowd("9")},
 	{"pmacctd-nfprobe/netflow5", "pmacctd", flow.NetFlow5, 0, pmacctd("nfprobe", "nfprobe_version: 5")},
 	{"pmacctd-nfprobe/netflow9", "pmacctd", flow.NetFlow9, 0.2, pmacctd("nfprobe", "nfprobe_version: 9")},
-	{"pmacctd-sfprobe/sflow", "pmacctd", flow.SFlow, 0.2, pmacctd("sfprobe", "sfprobe_agentip: 127.0.0.1", "sampling_rate: 7")},
+	{"pmacctd-sfprobe/sflow", "pmacctd", flow.SFlow, 0.2, pmacctd("sfprobe", "sfprobe_agentip: 127.0.0.1", "sampling_rate: "+strconv.Itoa(sflowRate))},
 }
 
 // softflowd meters the pcap and exports; with -r it exits after its last flow (it ends
@@ -197,13 +198,13 @@ func TestCollectorReadsRealExporters(t *testing.T) {
 			s := sumOf(ours)
 			switch {
 			case tc.proto == flow.SFlow:
-				// sfprobe samples at random, one packet in 7 on average: the count
-				// varies around 10,000/7 by some 35 (one standard deviation).
-				if n := float64(s.Records); n < 0.8*float64(gen.Packets)/7 || n > 1.2*float64(gen.Packets)/7 {
-					t.Errorf("%d samples of %d packets at 1 in 7", s.Records, gen.Packets)
+				// sfprobe samples at random, one packet in sflowRate (20) on average: the
+				// count varies around 10,000/20 by some 22 (one standard deviation).
+				if n := float64(s.Records); n < 0.8*float64(gen.Packets)/sflowRate || n > 1.2*float64(gen.Packets)/sflowRate {
+					t.Errorf("%d samples of %d packets at 1 in %d", s.Records, gen.Packets, sflowRate)
 				}
 				for _, v := range ours {
-					if v.SamplingRate != 7 {
+					if v.SamplingRate != sflowRate {
 						t.Fatalf("sample with rate %d: %v", v.SamplingRate, v)
 					}
 				}

@@ -28,11 +28,11 @@ func TestNfdumpReadsOurExports(t *testing.T) {
 			dir := t.TempDir()
 			port := freeUDPPort(t)
 			d := start(t, dir, nfcapd, "-w", dir, "-b", "127.0.0.1", "-p", fmt.Sprint(port), "-B", "4194304", "-t", "3600")
-			waitBound(t, d, port, 10*time.Second)
+			d.waitBound(port, 10*time.Second)
 			send(t, addrPort(port), ex.datagrams)
 			// nfcapd writes its file when it stops, once it has read all that was sent
 			// (it stores each datagram's records before it looks at signals again).
-			waitDrained(t, d, port, 30*time.Second)
+			d.waitDrained(port, 30*time.Second)
 			d.stop(syscall.SIGTERM, 10*time.Second)
 
 			var got []nfdumpRecord

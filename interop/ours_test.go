@@ -27,8 +27,9 @@ var ourExports = []struct {
 	{flow.SFlow, 0.2},
 }
 
-// sflowRate is the exporter's sFlow sampling: one packet in sflowRate, every Nth.
-const sflowRate = 7
+// sflowRate is the sFlow sampling, one packet in sflowRate: every Nth for the exporter,
+// at random for pmacct's sfprobe. Some 500 samples of the 10,000 packets.
+const sflowRate = 20
 
 // traffic is the generated traffic every test meters: 10,000 packets over two seconds
 // from 150 concurrent conversations, a tenth of them on VLANs.

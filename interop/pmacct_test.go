@@ -61,7 +61,7 @@ func TestPmacctReadsOurExports(t *testing.T) {
 			d.waitOutput("waiting for", 20*time.Second)
 			d.waitOutput("cache entries=", 20*time.Second)
 			send(t, addrPort(port), ex.datagrams)
-			waitDrained(t, d, port, 30*time.Second)
+			d.waitDrained(port, 30*time.Second)
 			time.Sleep(200 * time.Millisecond) // the core decodes the last one and queues it to the plugin
 			// On SIGINT pmacct's plugins write what they hold, and the daemon exits.
 			d.stop(syscall.SIGINT, 20*time.Second)

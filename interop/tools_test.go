@@ -139,83 +139,71 @@ func (p *process) stop(sig syscall.Signal, timeout time.Duration) {
 	}
 }
 
+// poll waits until cond holds, failing the test if the process exits first or the
+// timeout passes; what says what was awaited.
+func (p *process) poll(what string, timeout time.Duration, cond func() bool) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		select {
+		case <-p.done:
+			p.t.Fatalf("%s exited before it %s: %v; output:\n%s", p.name, what, p.err, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s has not %s after %v; output:\n%s", p.name, what, timeout, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitOutput waits until the process has printed s.
 func (p *process) waitOutput(s string, timeout time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.out.String(), s) {
-		select {
-		case <-p.done:
-			p.t.Fatalf("%s exited before printing %q: %v; output:\n%s", p.name, s, p.err, p.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s did not print %q within %v; output:\n%s", p.name, s, timeout, p.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p.poll(fmt.Sprintf("printed %q", s), timeout, func() bool { return strings.Contains(p.out.String(), s) })
 }
 
-// waitBound waits until a socket is bound to the UDP port on 127.0.0.1 (the daemon's),
-// as /proc/net/udp shows: binding it to find out would race with the daemon.
-func waitBound(t *testing.T, p *process, port int, timeout time.Duration) {
+// udpQueue returns the bytes queued on the UDP socket bound to port on 127.0.0.1, as
+// /proc/net/udp shows (rx_queue), and whether there is such a socket.
+func udpQueue(t *testing.T, port int) (queued int, bound bool) {
 	t.Helper()
-	want := fmt.Sprintf(" 0100007F:%04X ", port)
-	deadline := time.Now().Add(timeout)
-	for {
-		table, err := os.ReadFile("/proc/net/udp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(table), want) {
-			return
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited before listening on port %d: %v; output:\n%s", p.name, port, p.err, p.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is not listening on 127.0.0.1:%d after %v; output:\n%s", p.name, port, timeout, p.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	table, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-// waitDrained waits until the socket bound to the UDP port on 127.0.0.1 holds no
-// datagram (its rx_queue in /proc/net/udp is 0): the daemon has read all that was sent.
-// A daemon stopped before that would drop what is still queued.
-func waitDrained(t *testing.T, p *process, port int, timeout time.Duration) {
-	t.Helper()
 	local := fmt.Sprintf("0100007F:%04X", port)
-	deadline := time.Now().Add(timeout)
-	for {
-		table, err := os.ReadFile("/proc/net/udp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		queued := -1
-		for _, line := range strings.Split(string(table), "\n") {
-			f := strings.Fields(line)
-			if len(f) > 4 && f[1] == local {
-				_, rx, _ := strings.Cut(f[4], ":") // tx_queue:rx_queue, hex
-				n, err := strconv.ParseUint(rx, 16, 64)
-				if err != nil {
-					t.Fatalf("/proc/net/udp: %q", line)
-				}
-				queued = int(n)
+	for _, line := range strings.Split(string(table), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[1] == local {
+			_, rx, _ := strings.Cut(f[4], ":") // tx_queue:rx_queue, hex
+			n, err := strconv.ParseUint(rx, 16, 64)
+			if err != nil {
+				t.Fatalf("/proc/net/udp: %q", line)
 			}
+			return int(n), true
 		}
-		switch {
-		case queued < 0:
-			t.Fatalf("%s no longer listens on 127.0.0.1:%d; output:\n%s", p.name, port, p.out.String())
-		case queued == 0:
-			return
-		case time.Now().After(deadline):
-			t.Fatalf("%s has not read %d bytes queued on its socket after %v; output:\n%s", p.name, queued, timeout, p.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return 0, false
+}
+
+// waitBound waits until the daemon has bound the UDP port on 127.0.0.1: binding it to
+// find out would race with the daemon.
+func (p *process) waitBound(port int, timeout time.Duration) {
+	p.t.Helper()
+	p.poll(fmt.Sprintf("listened on 127.0.0.1:%d", port), timeout, func() bool { _, ok := udpQueue(p.t, port); return ok })
+}
+
+// waitDrained waits until the daemon's socket on the port holds no datagram: it has read
+// all that was sent. A daemon stopped before that would drop what is still queued.
+func (p *process) waitDrained(port int, timeout time.Duration) {
+	p.t.Helper()
+	p.poll(fmt.Sprintf("read what was sent to port %d", port), timeout, func() bool {
+		n, ok := udpQueue(p.t, port)
+		if !ok {
+			p.t.Fatalf("%s no longer listens on port %d; output:\n%s", p.name, port, p.out.String())
+		}
+		return n == 0
+	})
 }
 
 // send sends datagrams to addr from 127.0.0.1, paced so that a daemon reading with a
