@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+var exporterAddr = netip.MustParseAddrPort("192.0.2.1:4739")
+
 // testRecords returns n records with every field the Builder writes set, alternating
 // between the address families; times are whole milliseconds, as IPFIX carries them.
 func testRecords(n int, base flow.Time) []flow.Record {
@@ -80,27 +82,27 @@ func TestRoundTrip(t *testing.T) {
 	if len(msgs) < 3 {
 		t.Fatalf("%d messages", len(msgs))
 	}
-	d := newDecoder(false)
+	d := flowtest.NewIPFIXDecoder(exporterAddr, false)
 	seq := uint32(0)
 	for i, m := range msgs {
-		if err := d.message(m); err != nil {
+		if err := d.Message(m); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
-		h := d.headers[i]
+		h := d.Headers[i]
 		if h.Sequence != seq || h.Domain != 7 || h.ExportTime != uint32(now.Unix()) || len(m) > 1400 {
 			t.Errorf("message %d: header %+v, %d bytes; want sequence %d", i, h, len(m), seq)
 		}
-		seq = uint32(len(d.raw)) // every data record before the next message, options records too
+		seq = uint32(len(d.Raw)) // every data record before the next message, options records too
 	}
 	if b.Sequence(7) != seq {
 		t.Errorf("Sequence(7) = %d, want %d", b.Sequence(7), seq)
 	}
-	if diff := cmp.Diff(recs, d.flows, flowtest.CmpAddr); diff != "" {
+	if diff := cmp.Diff(recs, d.Flows, flowtest.CmpAddr); diff != "" {
 		t.Errorf("round trip (-sent +received):\n%s", diff)
 	}
 	// The sampling options record says 1 in 512, random, in both forms.
 	var opts int
-	for _, r := range d.raw {
+	for _, r := range d.Raw {
 		if r.Options() {
 			opts++
 			scope, _ := r.Scope(149, 0)
@@ -132,8 +134,8 @@ func TestTimes(t *testing.T) {
 	}
 	var b ipfix.Builder
 	msgs := build(t, &b, now, len(in), func(i int) error { return b.AddFlow(&in[i]) })
-	d := newDecoder(false)
-	if err := d.message(msgs[0]); err != nil {
+	d := flowtest.NewIPFIXDecoder(exporterAddr, false)
+	if err := d.Message(msgs[0]); err != nil {
 		t.Fatal(err)
 	}
 	want := in
@@ -144,7 +146,7 @@ func TestTimes(t *testing.T) {
 	for i := range want {
 		want[i].Protocol, want[i].Exporter = flow.IPFIX, exporterAddr.Addr()
 	}
-	if diff := cmp.Diff(want, d.flows, flowtest.CmpAddr); diff != "" {
+	if diff := cmp.Diff(want, d.Flows, flowtest.CmpAddr); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
@@ -163,19 +165,19 @@ func TestBiflow(t *testing.T) {
 	}
 	b := ipfix.Builder{Domain: 7}
 	msgs := build(t, &b, now, len(recs), func(i int) error { return b.AddBiflow(&recs[i], &revs[i]) })
-	d := newDecoder(false)
+	d := flowtest.NewIPFIXDecoder(exporterAddr, false)
 	for _, m := range msgs {
-		if err := d.message(m); err != nil {
+		if err := d.Message(m); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i := range recs {
 		recs[i].SamplingInterval = 0 // nothing announced it
 	}
-	if diff := cmp.Diff(recs, d.flows, flowtest.CmpAddr); diff != "" {
+	if diff := cmp.Diff(recs, d.Flows, flowtest.CmpAddr); diff != "" {
 		t.Errorf("forward records (-sent +received):\n%s", diff)
 	}
-	for i, r := range d.raw {
+	for i, r := range d.Raw {
 		get := func(id uint16) uint64 { v, _ := r.Get(id, template.ReversePEN); return template.Unsigned(v) }
 		want := revs[i]
 		got := [5]uint64{get(1), get(2), get(6), get(152), get(153)}
@@ -238,17 +240,17 @@ func TestMaxSize(t *testing.T) {
 	for _, max := range []int{400, 576, 1400, 9000} {
 		b := ipfix.Builder{MaxSize: max, SamplingInterval: 10}
 		msgs := build(t, &b, now, len(recs), func(i int) error { return b.AddFlow(&recs[i]) })
-		d := newDecoder(false)
+		d := flowtest.NewIPFIXDecoder(exporterAddr, false)
 		for i, m := range msgs {
 			if len(m) > max || i < len(msgs)-1 && len(m) < max-2*(4+120+4+150) {
 				t.Errorf("MaxSize %d: message %d has %d bytes", max, i, len(m))
 			}
-			if err := d.message(m); err != nil {
+			if err := d.Message(m); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if len(d.flows) != len(recs) {
-			t.Errorf("MaxSize %d: %d records back", max, len(d.flows))
+		if len(d.Flows) != len(recs) {
+			t.Errorf("MaxSize %d: %d records back", max, len(d.Flows))
 		}
 	}
 	b := ipfix.Builder{MaxSize: 60}
@@ -310,21 +312,21 @@ func TestCallerTemplate(t *testing.T) {
 		t.Error("an unknown template accepted")
 	}
 	m := b.Finish()
-	d := newDecoder(false)
-	if err := d.message(m); err != nil {
+	d := flowtest.NewIPFIXDecoder(exporterAddr, false)
+	if err := d.Message(m); err != nil {
 		t.Fatal(err)
 	}
-	if len(d.raw) != 3 || !cmp.Equal(d.templates, []uint16{id, opt}) {
-		t.Fatalf("%d records, templates %v", len(d.raw), d.templates)
+	if len(d.Raw) != 3 || !cmp.Equal(d.Templates, []uint16{id, opt}) {
+		t.Fatalf("%d records, templates %v", len(d.Raw), d.Templates)
 	}
 	want := []uint64{0x0a010101, 0x0a020202, 0xffffffff, 1234, uint64(start / 1e9), 1500, 0, 0xb8 >> 2, 11, 2, 0, 0, 99}
 	for k, wantRev := range []uint64{99, 0} {
 		var got []uint64
-		for _, fv := range d.raw[k].All {
+		for _, fv := range d.Raw[k].All {
 			got = append(got, template.Unsigned(fv.Value))
 		}
 		want[len(want)-1] = wantRev
-		end, _ := d.raw[k].Get(157, 0)
+		end, _ := d.Raw[k].Get(157, 0)
 		want[6] = template.Unsigned(end)
 		if template.Time(template.DateTimeNanoseconds, end) != in.End {
 			t.Errorf("flowEndNanoseconds reads %v, sent %v", template.Time(template.DateTimeNanoseconds, end), in.End)
@@ -333,7 +335,7 @@ func TestCallerTemplate(t *testing.T) {
 			t.Errorf("record %d: %v, want %v", k, got, want)
 		}
 	}
-	if v, _ := d.raw[2].Get(82, 0); string(v) != "eth0" {
+	if v, _ := d.Raw[2].Get(82, 0); string(v) != "eth0" {
 		t.Errorf("raw options record: %q", v)
 	}
 }
@@ -344,14 +346,14 @@ func TestWithdraw(t *testing.T) {
 	now := time.Unix(1767225600, 0)
 	recs := testRecords(2, flow.TimeOf(now))
 	b := ipfix.Builder{Domain: 3}
-	d := newDecoder(true)
+	d := flowtest.NewIPFIXDecoder(exporterAddr, true)
 	step := func(f func() error) {
 		t.Helper()
 		b.Start(nil, now)
 		if err := f(); err != nil {
 			t.Fatal(err)
 		}
-		if err := d.message(b.Finish()); err != nil {
+		if err := d.Message(b.Finish()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -364,11 +366,11 @@ func TestWithdraw(t *testing.T) {
 		t.Error("withdrawal of an unknown template accepted")
 	}
 	want := []uint16{ipfix.TemplateIPv4, ipfix.TemplateIPv6, ipfix.TemplateIPv4, ipfix.TemplateIPv6}
-	if !cmp.Equal(d.templates, want) || !cmp.Equal(d.withdrawn, []uint16{ipfix.TemplateIPv4, 2, 3}) {
-		t.Errorf("templates %v, withdrawn %v", d.templates, d.withdrawn)
+	if !cmp.Equal(d.Templates, want) || !cmp.Equal(d.Withdrawn, []uint16{ipfix.TemplateIPv4, 2, 3}) {
+		t.Errorf("templates %v, withdrawn %v", d.Templates, d.Withdrawn)
 	}
-	if len(d.flows) != 5 {
-		t.Errorf("%d records", len(d.flows))
+	if len(d.Flows) != 5 {
+		t.Errorf("%d records", len(d.Flows))
 	}
 }
 
@@ -387,17 +389,17 @@ func TestTemplates(t *testing.T) {
 	g := b.Templates([]byte("x"), now)[1:]
 	b.AddFlow(&recs[1])
 	m := b.Finish()
-	d := newDecoder(true)
+	d := flowtest.NewIPFIXDecoder(exporterAddr, true)
 	for _, msg := range [][]byte{g, m} {
-		if err := d.message(msg); err != nil {
+		if err := d.Message(msg); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The greeting defines the sampling options template; the record goes out (again) with
 	// the next data record, after its template, for the collector on the new stream.
 	want := []uint16{256, 257, 258, 259, 260, id, 260, 256, 260, 257}
-	if !cmp.Equal(d.templates, want) || d.headers[0].Sequence != 0 || d.headers[0].Domain != 5 || len(d.flows) != 2 {
-		t.Errorf("templates %v, headers %+v, %d records", d.templates, d.headers, len(d.flows))
+	if !cmp.Equal(d.Templates, want) || d.Headers[0].Sequence != 0 || d.Headers[0].Domain != 5 || len(d.Flows) != 2 {
+		t.Errorf("templates %v, headers %+v, %d records", d.Templates, d.Headers, len(d.Flows))
 	}
 	// Many caller templates: the greeting splits into messages within MaxSize.
 	b = ipfix.Builder{MaxSize: 512}
@@ -411,20 +413,20 @@ func TestTemplates(t *testing.T) {
 		}
 	}
 	g = b.Templates(nil, now)
-	d = newDecoder(true)
+	d = flowtest.NewIPFIXDecoder(exporterAddr, true)
 	n := 0
 	for len(g) > 0 {
 		l := int(binary.BigEndian.Uint16(g[2:]))
 		if l > 512 && n > 0 || l > len(g) {
 			t.Fatalf("message of %d bytes", l)
 		}
-		if err := d.message(g[:l]); err != nil {
+		if err := d.Message(g[:l]); err != nil {
 			t.Fatal(err)
 		}
 		g, n = g[l:], n+1
 	}
-	if len(d.templates) != 14 || n < 4 {
-		t.Errorf("%d templates in %d messages", len(d.templates), n)
+	if len(d.Templates) != 14 || n < 4 {
+		t.Errorf("%d templates in %d messages", len(d.Templates), n)
 	}
 }
 

@@ -1,4 +1,4 @@
-package ipfix_test
+package flowtest
 
 import (
 	"encoding/binary"
@@ -6,45 +6,52 @@ import (
 	"net/netip"
 
 	"github.com/flowkit/flow"
-	"github.com/flowkit/flow/ipfix"
 	"github.com/flowkit/flow/template"
 )
 
-// msgDecoder reads what the Builder writes with the template package alone, so that the
-// Builder is tested independently of the package's Parser: templates into a cache,
-// withdrawals, options records applied, data records filled into flow.Records.
-type msgDecoder struct {
+// IPFIXDecoder reads IPFIX messages with the template package alone, so that what the
+// ipfix Builder and the exporter write is checked independently of the ipfix Parser:
+// templates into a cache, withdrawals, options records applied, data records filled into
+// flow.Records. It is strict: anything it does not expect is an error.
+type IPFIXDecoder struct {
 	cache *template.Cache
 	sess  template.Session
 	ctx   template.Context
 	// What the messages held, in order.
-	headers   []ipfix.Header
-	flows     []flow.Record
-	raw       []template.Record // every data record, options included, aliasing the messages
-	templates []uint16          // template IDs defined, in order
-	withdrawn []uint16          // template IDs withdrawn (2 and 3 for all)
+	Headers   []IPFIXHeader
+	Flows     []flow.Record
+	Raw       []template.Record // every data record, options included, aliasing the messages
+	Templates []uint16          // template IDs defined, in order
+	Withdrawn []uint16          // template IDs withdrawn (2 and 3 for all)
 }
 
-var exporterAddr = netip.MustParseAddrPort("192.0.2.1:4739")
-
-func newDecoder(stream bool) *msgDecoder {
-	return &msgDecoder{cache: template.NewCache(template.Config{}),
-		sess: template.Session{Exporter: exporterAddr, Protocol: flow.IPFIX, Stream: stream}}
+// IPFIXHeader is an IPFIX message header.
+type IPFIXHeader struct {
+	Length                       uint16
+	ExportTime, Sequence, Domain uint32
 }
 
-func (d *msgDecoder) message(m []byte) error {
-	if len(m) < ipfix.HeaderLen || binary.BigEndian.Uint16(m) != ipfix.Version {
+// NewIPFIXDecoder returns a decoder for the messages of one transport session from
+// exporter; stream tells a TCP session from UDP.
+func NewIPFIXDecoder(exporter netip.AddrPort, stream bool) *IPFIXDecoder {
+	return &IPFIXDecoder{cache: template.NewCache(template.Config{}),
+		sess: template.Session{Exporter: exporter, Protocol: flow.IPFIX, Stream: stream}}
+}
+
+// Message decodes one message, which must be all of m.
+func (d *IPFIXDecoder) Message(m []byte) error {
+	if len(m) < 16 || binary.BigEndian.Uint16(m) != 10 {
 		return fmt.Errorf("not an IPFIX message: % x", m[:min(len(m), 4)])
 	}
-	h := ipfix.Header{Length: binary.BigEndian.Uint16(m[2:]), ExportTime: binary.BigEndian.Uint32(m[4:]),
+	h := IPFIXHeader{Length: binary.BigEndian.Uint16(m[2:]), ExportTime: binary.BigEndian.Uint32(m[4:]),
 		Sequence: binary.BigEndian.Uint32(m[8:]), Domain: binary.BigEndian.Uint32(m[12:])}
 	if int(h.Length) != len(m) {
 		return fmt.Errorf("length field %d, message %d bytes", h.Length, len(m))
 	}
-	d.headers = append(d.headers, h)
-	d.ctx.Protocol, d.ctx.Exporter, d.ctx.Domain, d.ctx.ExportTime = flow.IPFIX, exporterAddr.Addr(), h.Domain, h.Time()
+	d.Headers = append(d.Headers, h)
+	d.ctx.Protocol, d.ctx.Exporter, d.ctx.Domain, d.ctx.ExportTime = flow.IPFIX, d.sess.Exporter.Addr(), h.Domain, flow.Time(int64(h.ExportTime)*1e9)
 	d.cache.Bind(&d.ctx, d.sess)
-	for off := ipfix.HeaderLen; off < len(m); {
+	for off := 16; off < len(m); {
 		if off+4 > len(m) {
 			return fmt.Errorf("set header at %d past the end", off)
 		}
@@ -54,11 +61,11 @@ func (d *msgDecoder) message(m []byte) error {
 		}
 		body := m[off+4 : off+n]
 		switch {
-		case id == ipfix.TemplateSetID || id == ipfix.OptionsTemplateSetID:
+		case id == 2 || id == 3:
 			if err := d.templateSet(id, h.Domain, body); err != nil {
 				return err
 			}
-		case id >= ipfix.MinDataSetID:
+		case id >= 256:
 			t := d.ctx.Lookup(id)
 			if t == nil {
 				return fmt.Errorf("data set %d at %d: unknown template", id, off)
@@ -69,13 +76,13 @@ func (d *msgDecoder) message(m []byte) error {
 					return fmt.Errorf("data set %d: %d bytes left over", id, len(body))
 				}
 				rec := template.Record{Template: t, Bytes: body[:l]}
-				d.raw = append(d.raw, rec)
+				d.Raw = append(d.Raw, rec)
 				if t.Kind == template.Options {
 					d.ctx.ApplyOptions(rec)
 				} else {
 					var r flow.Record
 					t.Fill(&r, body[:l], &d.ctx)
-					d.flows = append(d.flows, r)
+					d.Flows = append(d.Flows, r)
 				}
 				body = body[l:]
 			}
@@ -87,17 +94,17 @@ func (d *msgDecoder) message(m []byte) error {
 	return nil
 }
 
-func (d *msgDecoder) templateSet(setID uint16, domain uint32, b []byte) error {
+func (d *IPFIXDecoder) templateSet(setID uint16, domain uint32, b []byte) error {
 	for len(b) >= 4 {
 		id, count := binary.BigEndian.Uint16(b), int(binary.BigEndian.Uint16(b[2:]))
 		b = b[4:]
 		if count == 0 {
-			d.withdrawn = append(d.withdrawn, id)
+			d.Withdrawn = append(d.Withdrawn, id)
 			kind := template.Data
-			if setID == ipfix.OptionsTemplateSetID {
+			if setID == 3 {
 				kind = template.Options
 			}
-			if id == ipfix.TemplateSetID || id == ipfix.OptionsTemplateSetID {
+			if id == 2 || id == 3 {
 				d.cache.WithdrawAll(d.sess, domain, kind)
 			} else {
 				d.cache.Withdraw(template.Key{Session: d.sess, Domain: domain, ID: id})
@@ -105,7 +112,7 @@ func (d *msgDecoder) templateSet(setID uint16, domain uint32, b []byte) error {
 			continue
 		}
 		scope, kind := 0, template.Data
-		if setID == ipfix.OptionsTemplateSetID {
+		if setID == 3 {
 			if len(b) < 2 {
 				return fmt.Errorf("options template %d: no scope count", id)
 			}
@@ -119,11 +126,11 @@ func (d *msgDecoder) templateSet(setID uint16, domain uint32, b []byte) error {
 			}
 			f := template.Field{ID: binary.BigEndian.Uint16(b), Length: binary.BigEndian.Uint16(b[2:])}
 			b = b[4:]
-			if f.ID&ipfix.EnterpriseBit != 0 {
+			if f.ID&0x8000 != 0 {
 				if len(b) < 4 {
 					return fmt.Errorf("template %d: field %d enterprise past the end", id, i)
 				}
-				f.ID &^= ipfix.EnterpriseBit
+				f.ID &^= 0x8000
 				f.Enterprise = binary.BigEndian.Uint32(b)
 				b = b[4:]
 			}
@@ -132,7 +139,7 @@ func (d *msgDecoder) templateSet(setID uint16, domain uint32, b []byte) error {
 		if _, err := d.cache.Learn(template.Key{Session: d.sess, Domain: domain, ID: id}, kind, scope, fields); err != nil {
 			return err
 		}
-		d.templates = append(d.templates, id)
+		d.Templates = append(d.Templates, id)
 		d.cache.Bind(&d.ctx, d.sess)
 	}
 	if len(b) != 0 {
