@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +136,84 @@ func TestIPFIXOverUDP(t *testing.T) {
 				t.Errorf("%d templates in %d messages", len(d.Templates), st.Messages)
 			}
 		})
+	}
+}
+
+// TestIPFIXOverTCPGreeting: every TCP connection, the first and each after a reconnect,
+// opens with the templates, so that a collector that knows nothing of the earlier
+// connection decodes what follows.
+func TestIPFIXOverTCPGreeting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	e, err := New(Config{Protocol: flow.IPFIX, Destinations: []Destination{{Address: ln.Addr().String(), Transport: "tcp"}},
+		Logger: quiet, Domain: 3, Cache: flowcache.Config{SamplingInterval: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	t0 := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+	n := 0
+	send := func() {
+		r := flow.Record{SrcAddr: netip.AddrFrom4([4]byte{10, 0, 0, byte(n)}), DstAddr: netip.MustParseAddr("2001:db8::1"),
+			Packets: uint64(n + 1), Bytes: 100, Start: flow.TimeOf(t0), End: flow.TimeOf(t0.Add(time.Duration(n) * time.Second))}
+		n++
+		if err := e.Record(&r); err != nil {
+			t.Fatal(err)
+		}
+		e.Flush()
+	}
+	for conn := range 2 {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := ipfix.NewReader(c)
+		d := flowtest.NewIPFIXDecoder(netip.MustParseAddrPort(c.RemoteAddr().String()), true)
+		g, err := r.Next()
+		if err != nil {
+			t.Fatalf("connection %d: %v", conn, err)
+		}
+		if err := d.Message(g); err != nil || len(d.Raw) != 0 || len(d.Templates) < 5 {
+			t.Fatalf("connection %d: greeting with templates %v and %d records: %v", conn, d.Templates, len(d.Raw), err)
+		}
+		send()
+		// Messages queued before the reconnect come first, and the sampling options record
+		// with the first message built after the greeting: read up to it.
+		for len(d.Flows) == 0 || d.Flows[len(d.Flows)-1].SamplingInterval == 0 {
+			m, err := r.Next()
+			if err != nil {
+				t.Fatalf("connection %d: %v", conn, err)
+			}
+			if err := d.Message(m); err != nil {
+				t.Fatalf("connection %d: %v", conn, err)
+			}
+		}
+		if f := d.Flows[len(d.Flows)-1]; f.Domain != 3 || f.SamplingInterval != 4 || !f.DstAddr.Is6() {
+			t.Errorf("connection %d: record %+v", conn, f)
+		}
+		c.Close()
+		if conn == 0 {
+			// The exporter notices the closed connection when a write fails: keep sending
+			// until it has reconnected.
+			stop := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(20 * time.Millisecond):
+						send()
+					}
+				}
+			}()
+			defer close(stop)
+		}
+	}
+	if st := e.Stats(); st.Destinations[0].Reconnects != 1 {
+		t.Errorf("stats %+v", st.Destinations[0])
 	}
 }
