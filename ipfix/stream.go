@@ -21,9 +21,9 @@ import (
 // own starts with a message from [Builder] after [Builder.SendTemplates].
 
 // Reader reads IPFIX messages from a byte stream (a TCP or TLS connection, an IPFIX file),
-// framing them by their length field. It reads into a buffer of its own, which grows to the
-// longest message seen (at most [MaxMessageLen] bytes) and is reused: reading allocates
-// nothing once the buffer is that long.
+// framing them by their length field. It reads into a buffer of its own, which grows by
+// doubling to hold the longest message seen (at most [MaxMessageLen] bytes) and is reused:
+// reading allocates nothing once the buffer is that long.
 type Reader struct {
 	r   io.Reader
 	buf []byte
@@ -64,8 +64,9 @@ func (r *Reader) Next() ([]byte, error) {
 		return nil, r.err
 	}
 	if cap(r.buf) < l {
-		// The length field bounds this at 65535 bytes, whatever the stream says.
-		b := make([]byte, l)
+		// Doubling, up to the 65535 bytes the length field can say: a stream of ever
+		// longer messages costs a few allocations, not one per message.
+		b := make([]byte, l, min(max(l, 2*cap(r.buf)), MaxMessageLen))
 		copy(b, h)
 		r.buf = b
 	}
@@ -83,14 +84,21 @@ func (r *Reader) fail(n, want int, err error) error {
 	case err == io.EOF && n == 0:
 		r.err = io.EOF
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		r.err = fmt.Errorf("%w: %w", &flow.ParseError{Protocol: flow.IPFIX, What: "message", Offset: int(r.off),
-			Err: flow.ErrTruncated, Detail: "need " + strconv.Itoa(want) + " bytes, have " + strconv.Itoa(n)}, io.ErrUnexpectedEOF)
+		r.err = unexpectedEOF{&flow.ParseError{Protocol: flow.IPFIX, What: "message", Offset: int(r.off),
+			Err: flow.ErrTruncated, Detail: "need " + strconv.Itoa(want) + " bytes, have " + strconv.Itoa(n) + ", the stream ended"}}
 	default:
 		// Sticky too: the bytes read so far are lost, and the framing with them.
 		r.err = fmt.Errorf("ipfix: reading the message at offset %d: %w", r.off, err)
 	}
 	return r.err
 }
+
+// unexpectedEOF is the error of a stream that ended inside a message: a *flow.ParseError
+// wrapping flow.ErrTruncated that is io.ErrUnexpectedEOF as well, for callers that know
+// only the io conventions.
+type unexpectedEOF struct{ *flow.ParseError }
+
+func (e unexpectedEOF) Unwrap() []error { return []error{e.ParseError, io.ErrUnexpectedEOF} }
 
 // Offset returns the offset in the stream of the message the next call to Next reads.
 func (r *Reader) Offset() int64 { return r.off }
