@@ -314,6 +314,14 @@ func (p *Parser) nextSet() bool {
 			p.next = len(p.msg)
 			continue
 		}
+		if off+length > len(p.msg) && p.relNext < 0 && off+length <= len(p.pkt)+p.trailing {
+			// The set runs past the message's Length but not past the datagram: some
+			// exporters (scapy-built ones, telegraf's issue 14370) get the header's length
+			// wrong, and the sets' lengths, which frame the records, are the ones to trust.
+			p.trailing -= off + length - len(p.pkt)
+			p.pkt = p.pkt[:off+length]
+			p.msg = p.pkt
+		}
 		if off+length > len(p.msg) {
 			p.fail(off, flow.ErrTruncated, "length ", length, ", ", len(p.msg)-off, " bytes left")
 			p.seqLost()
