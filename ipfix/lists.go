@@ -94,7 +94,9 @@ func ParseBasicList(b []byte) (BasicList, error) {
 }
 
 // Items returns an iterator over the list's values.
-func (l BasicList) Items() ListItems { return ListItems{b: l.items, length: l.Field.Length, base: l.off} }
+func (l BasicList) Items() ListItems {
+	return ListItems{b: l.items, length: l.Field.Length, base: l.off}
+}
 
 // ListItems iterates over the values of a basicList:
 //

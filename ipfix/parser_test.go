@@ -594,7 +594,9 @@ func TestTimes(t *testing.T) {
 // RFC 5103: the reverse direction of a biflow swaps the key and takes the reverse
 // counters; a template without reverse counters has none.
 func TestReverse(t *testing.T) {
-	rev := func(id, n uint16) template.Field { return template.Field{ID: id, Length: n, Enterprise: template.ReversePEN} }
+	rev := func(id, n uint16) template.Field {
+		return template.Field{ID: id, Length: n, Enterprise: template.ReversePEN}
+	}
 	var p ipfix.Parser
 	msg := message(1, 0,
 		set(ipfix.TemplateSetID, tmpl(256, fld(8, 4), fld(12, 4), fld(7, 2), fld(11, 2), fld(4, 1), fld(10, 4), fld(14, 4),
