@@ -240,7 +240,9 @@ func walkList(id uint16, v []byte, ts ipfix.Templates, depth int) (items int, er
 // (sourceIPv4Address, sourceTransportPort), 301 (protocolIdentifier and a basicList), 302
 // (a subTemplateList: nesting).
 func listTemplates(tb testing.TB) *ipfix.Parser {
-	spec := func(id, n uint16) []byte { return binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, id), n) }
+	spec := func(id, n uint16) []byte {
+		return binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, id), n)
+	}
 	tmpl := func(id uint16, specs ...[]byte) []byte {
 		b := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, id), uint16(len(specs)))
 		for _, s := range specs {
