@@ -102,9 +102,13 @@ func TestIPFIXAllocs(t *testing.T) {
 // allocation when the same message is decoded again.
 func checkIPFIX(t *testing.T, p *ipfix.Parser, b []byte) {
 	t.Helper()
+	listErr = nil
 	n, listErrs, err := decodeIPFIXLists(p, b)
 	if err != nil {
 		checkSentinel(t, err)
+	}
+	if listErr != nil {
+		checkSentinel(t, listErr)
 	}
 	if max := len(b) + p.Cache.Config().HoldBytes; n > max {
 		t.Errorf("%d records from %d bytes and at most %d held", n, len(b), p.Cache.Config().HoldBytes)
@@ -140,8 +144,7 @@ func checkIPFIX(t *testing.T, p *ipfix.Parser, b []byte) {
 			after.OptionsChanged != before.OptionsChanged {
 			return
 		}
-		// Each error (the message's, a list's) allocates its value and message; lists nested
-		// in a bad list are not walked, so each list field costs at most one.
+		// Each error (the message's, a list's) allocates its value and message.
 		limit := float64(errorAllocs * listErrs)
 		if err != nil {
 			limit += errorAllocs
@@ -172,9 +175,8 @@ func decodeIPFIXLists(p *ipfix.Parser, b []byte) (n, listErrs int, err error) {
 		p.Reverse(&r)
 		for _, fv := range p.Record().All {
 			if fv.Enterprise == 0 && fv.ID >= ipfix.BasicListElement && fv.ID <= ipfix.SubTemplateMultiListElement {
-				if _, err := walkList(fv.ID, fv.Value, p.Templates(), 0); err != nil {
-					listErrs++
-				}
+				_, e := walkList(fv.ID, fv.Value, p.Templates(), 0)
+				listErrs += e
 			}
 		}
 		n++
@@ -183,58 +185,70 @@ func decodeIPFIXLists(p *ipfix.Parser, b []byte) (n, listErrs int, err error) {
 }
 
 // walkList iterates a list value and the lists nested in it, to a bounded depth, and
-// returns the first error.
-func walkList(id uint16, v []byte, ts ipfix.Templates, depth int) (items int, err error) {
+// returns the items met and the lists that failed (each failure allocates its error).
+func walkList(id uint16, v []byte, ts ipfix.Templates, depth int) (items, errs int) {
 	if depth > 4 {
-		return 0, nil
+		return 0, 0
 	}
-	nested := func(r template.Record) {
-		for _, fv := range r.All {
-			if fv.Enterprise == 0 && fv.ID >= ipfix.BasicListElement && fv.ID <= ipfix.SubTemplateMultiListElement {
-				n, _ := walkList(fv.ID, fv.Value, ts, depth+1)
-				items += n
-			}
-		}
+	sub := func(id uint16, v []byte) {
+		n, e := walkList(id, v, ts, depth+1)
+		items, errs = items+n, errs+e
 	}
+	isList := func(f template.Field) bool {
+		return f.Enterprise == 0 && f.ID >= ipfix.BasicListElement && f.ID <= ipfix.SubTemplateMultiListElement
+	}
+	var err error
 	switch id {
 	case ipfix.BasicListElement:
-		l, err := ipfix.ParseBasicList(v)
-		if err != nil {
-			return 0, err
-		}
-		it := l.Items()
-		for it.Next() {
-			items++
-			if l.Field.Enterprise == 0 && l.Field.ID >= ipfix.BasicListElement && l.Field.ID <= ipfix.SubTemplateMultiListElement {
-				n, _ := walkList(l.Field.ID, it.Value(), ts, depth+1)
-				items += n
+		var l ipfix.BasicList
+		if l, err = ipfix.ParseBasicList(v); err == nil {
+			it := l.Items()
+			for it.Next() {
+				items++
+				if isList(l.Field) {
+					sub(l.Field.ID, it.Value())
+				}
 			}
+			err = it.Err()
 		}
-		return items, it.Err()
 	case ipfix.SubTemplateListElement:
-		l, err := ipfix.ParseSubTemplateList(v, ts)
-		if err != nil {
-			return 0, err
+		var l ipfix.SubTemplateList
+		if l, err = ipfix.ParseSubTemplateList(v, ts); err == nil {
+			it := l.Records()
+			for it.Next() {
+				items++
+				for _, fv := range it.Record().All {
+					if isList(fv.Field) {
+						sub(fv.ID, fv.Value)
+					}
+				}
+			}
+			err = it.Err()
 		}
-		it := l.Records()
-		for it.Next() {
-			items++
-			nested(it.Record())
-		}
-		return items, it.Err()
 	default:
-		l, err := ipfix.ParseSubTemplateMultiList(v, ts)
-		if err != nil {
-			return 0, err
+		var l ipfix.SubTemplateMultiList
+		if l, err = ipfix.ParseSubTemplateMultiList(v, ts); err == nil {
+			it := l.Records()
+			for it.Next() {
+				items++
+				for _, fv := range it.Record().All {
+					if isList(fv.Field) {
+						sub(fv.ID, fv.Value)
+					}
+				}
+			}
+			err = it.Err()
 		}
-		it := l.Records()
-		for it.Next() {
-			items++
-			nested(it.Record())
-		}
-		return items, it.Err()
 	}
+	if err != nil {
+		listErr = err
+		errs++
+	}
+	return items, errs
 }
+
+// listErr is the last list error walkList met, for the sentinel check.
+var listErr error
 
 // listTemplates is a parser that knows the sub-templates the list seeds use: 300
 // (sourceIPv4Address, sourceTransportPort), 301 (protocolIdentifier and a basicList), 302
@@ -279,18 +293,15 @@ func FuzzIPFIXLists(f *testing.F) {
 	ts := p.Templates()
 	f.Fuzz(func(t *testing.T, kind uint8, b []byte) {
 		id := uint16(ipfix.BasicListElement + int(kind%3))
-		items, err := walkList(id, b, ts, 0)
-		if err != nil {
-			checkSentinel(t, err)
+		listErr = nil
+		items, errs := walkList(id, b, ts, 0)
+		if listErr != nil {
+			checkSentinel(t, listErr)
 		}
 		// Every item takes a byte of its level; a nested level's bytes are its parent's.
 		if items > 6*len(b)+1 {
 			t.Fatalf("%d items from %d bytes", items, len(b))
 		}
-		limit := 0.0
-		if err != nil {
-			limit = errorAllocs
-		}
-		checkAllocs(t, limit, "walking a list", func() { walkList(id, b, ts, 0) })
+		checkAllocs(t, float64(errorAllocs*errs), "walking a list", func() { walkList(id, b, ts, 0) })
 	})
 }
