@@ -394,7 +394,7 @@ func (p *Parser) applyOptions(t *template.Template, start, end int) int {
 }
 
 // templates reads a template set (kind Data) or an options template set (kind Options).
-func (p *Parser) templates(off, end int, kind Kind) {
+func (p *Parser) templates(off, end int, kind template.Kind) {
 	for end-off >= 4 {
 		at := off
 		id := binary.BigEndian.Uint16(p.msg[off:])
@@ -464,11 +464,8 @@ func (p *Parser) templates(off, end int, kind Kind) {
 	}
 }
 
-// Kind is template.Kind, named here for the parser's signatures.
-type Kind = template.Kind
-
 // learn stores the template in p.fields and queues the sets it releases.
-func (p *Parser) learn(id uint16, kind Kind, scope int, off int) {
+func (p *Parser) learn(id uint16, kind template.Kind, scope int, off int) {
 	k := p.key(id)
 	if p.session.Stream {
 		if old := p.ctx.Lookup(id); old != nil && !old.Equal(kind, scope, p.fields) {
