@@ -176,13 +176,34 @@ func (f *filteredTemplates) GetTemplate(version uint16, domain uint32, id uint16
 		return tpl, err
 	}
 	if goflow2LoopsOnEmptyRecord(tpl) || goflow2ReadsV9VarLen(version, tpl) {
-		if f.filtered == nil {
-			f.filtered = map[uint16]bool{}
-		}
-		f.filtered[id] = true
+		f.filter(id)
 		return nil, netflow.ErrorTemplateNotFound
 	}
 	return tpl, nil
+}
+
+func (f *filteredTemplates) AddTemplate(version uint16, domain uint32, id uint16, tpl any) error {
+	if goflow2ReadsRaggedOptionsTemplate(tpl) {
+		f.filter(id)
+	}
+	return f.NetFlowTemplateSystem.AddTemplate(version, domain, id, tpl)
+}
+
+func (f *filteredTemplates) filter(id uint16) {
+	if f.filtered == nil {
+		f.filtered = map[uint16]bool{}
+	}
+	f.filtered[id] = true
+}
+
+// goflow2ReadsRaggedOptionsTemplate: goflow2 accepts a v9 options template whose scope or
+// option length is not a multiple of 4 (a field specifier is 4 bytes, RFC 3954 section
+// 6.1), reading length/4 specifiers and going on from there; flowkit refuses the
+// template, and keeps an earlier definition of its ID if there was one. The two then
+// read that ID's data sets with different templates.
+func goflow2ReadsRaggedOptionsTemplate(tpl any) bool {
+	t, ok := tpl.(netflow.NFv9OptionsTemplateRecord)
+	return ok && (t.ScopeLength%4 != 0 || t.OptionLength%4 != 0)
 }
 
 // templateFields returns a goflow2 template's fields, scope fields first.
