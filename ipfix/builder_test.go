@@ -123,9 +123,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestTimes: times are written as whole milliseconds, rounded down; zero stays "not
+// TestBuilderTimes: times are written as whole milliseconds, rounded down; zero stays "not
 // reported"; absent next hops read back as zero addresses of the template's family.
-func TestTimes(t *testing.T) {
+func TestBuilderTimes(t *testing.T) {
 	now := time.Unix(1767225600, 0)
 	in := []flow.Record{
 		{SrcAddr: netip.MustParseAddr("10.0.0.1"), DstAddr: netip.MustParseAddr("10.0.0.2"),

@@ -147,6 +147,7 @@ type exporter struct {
 	samplers map[samplerKey]uint32
 	defaults map[uint32]uint32 // sampling interval per domain, from options without a sampler
 	ifNames  map[ifKey]string
+	boots    map[uint32]int64 // boot time (ns since the epoch) per domain
 	entries  int
 }
 

@@ -43,6 +43,10 @@ type Context struct {
 	nmIdx       [2]uint32
 	nmName      [2]string
 	nmOK        [2]bool
+	btGen       uint64
+	btDomain    uint32
+	btOK        bool
+	btBoot      int64
 }
 
 // Bind points c at the options state of session s in the cache (sampling intervals,
@@ -172,4 +176,22 @@ func (c *Context) ifName(idx uint32) string {
 	c.nmIdx[1], c.nmName[1], c.nmOK[1] = c.nmIdx[0], c.nmName[0], c.nmOK[0]
 	c.nmIdx[0], c.nmName[0], c.nmOK[0] = idx, name, true
 	return name
+}
+
+// bootTime returns the boot time an options record of the exporter announced for the
+// domain (systemInitTimeMilliseconds), in nanoseconds since the epoch, or 0.
+func (c *Context) bootTime() int64 {
+	ex := c.ex
+	if ex == nil {
+		return 0
+	}
+	gen := ex.gen.Load()
+	if c.btOK && c.btGen == gen && c.btDomain == c.Domain {
+		return c.btBoot
+	}
+	ex.mu.RLock()
+	b := ex.boots[c.Domain]
+	ex.mu.RUnlock()
+	c.btGen, c.btDomain, c.btBoot, c.btOK = gen, c.Domain, b, true
+	return b
 }

@@ -15,6 +15,7 @@ const (
 	slotIfIndex           // v9 Interface scope, ingressInterface (10) or egressInterface (14)
 	slotIfName            // interfaceName (82, v9 IF_NAME)
 	slotIfDesc            // interfaceDescription (83, v9 IF_DESC)
+	slotBoot              // systemInitTimeMilliseconds (160)
 	numSlots
 )
 
@@ -63,6 +64,8 @@ func (t *Template) compileOptions() optionsPlan {
 			set(slotIfName, i)
 		case 83:
 			set(slotIfDesc, i)
+		case 160:
+			set(slotBoot, i)
 		}
 	}
 	return p
@@ -80,6 +83,9 @@ func (t *Template) compileOptions() optionsPlan {
 //   - an interface name — interfaceName (82), or else interfaceDescription (83) — for the
 //     ifIndex the record is about (the v9 Interface scope, ingressInterface 10 or
 //     egressInterface 14). Data records get it as InIfName and OutIfName.
+//   - the exporter's boot time, systemInitTimeMilliseconds (160), for the domain: IPFIX
+//     data records with flowStartSysUpTime and flowEndSysUpTime (21, 22) but no boot time
+//     of their own count from it, unless the codec set [Context.BootTime].
 //
 // It allocates only for a name that is new or changed. Call it after [Cache.Bind].
 func (c *Context) ApplyOptions(r Record) {
@@ -118,7 +124,11 @@ func (c *Context) ApplyOptions(r Record) {
 		name = trimNUL(v[slotIfDesc])
 	}
 	hasIf := v[slotIfIndex] != nil && len(name) > 0
-	if rate == 0 && !hasIf {
+	boot := int64(0)
+	if v[slotBoot] != nil {
+		boot = int64(Unsigned(v[slotBoot])) * 1e6
+	}
+	if rate == 0 && !hasIf && boot == 0 {
 		return
 	}
 	ex := c.ex
@@ -161,6 +171,16 @@ func (c *Context) ApplyOptions(r Record) {
 				}
 				ex.ifNames[k], changed = string(name), true
 				ex.hasNames.Store(true)
+			}
+		}
+	}
+	if boot != 0 {
+		if old, ok := ex.boots[c.Domain]; !ok || old != boot {
+			if ok || ex.room(c.cache) {
+				if ex.boots == nil {
+					ex.boots = map[uint32]int64{}
+				}
+				ex.boots[c.Domain], changed = boot, true
 			}
 		}
 	}

@@ -352,10 +352,98 @@ func (t *Template) compile() {
 	if t.Kind == Options {
 		t.opts = t.compileOptions()
 	}
+	if !t.reversed && t.hasReverseCounters() {
+		t.rev = &Template{ID: t.ID, Kind: t.Kind, ScopeCount: t.ScopeCount, Fields: t.Fields, Protocol: t.Protocol, reversed: true}
+		t.rev.compile()
+	}
 }
+
+// hasReverseCounters reports whether an IPFIX template carries RFC 5103 reverse octet or
+// packet counters: its records are biflows.
+func (t *Template) hasReverseCounters() bool {
+	if t.Protocol != flow.IPFIX {
+		return false
+	}
+	for _, f := range t.Fields {
+		if f.Enterprise == ReversePEN {
+			if mp, ok := mappings[f.ID]; ok && (mp.target == tBytes || mp.target == tPackets) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reverseKeys maps each directional key element to its counterpart: in the reverse
+// direction of a biflow, the source of the forward direction is the destination.
+var reverseKeys = map[uint16]uint16{
+	8: 12, 12: 8, 27: 28, 28: 27, // addresses
+	7: 11, 11: 7, 180: 181, 181: 180, 182: 183, 183: 182, // ports
+	10: 14, 14: 10, 252: 253, 253: 252, // interfaces
+	16: 17, 17: 16, // AS numbers
+	9: 13, 13: 9, 29: 30, 30: 29, // prefix lengths
+	56: 80, 80: 56, 81: 57, 57: 81, // MACs
+}
+
+// sharedTargets are the targets a forward element gives both directions of a biflow:
+// what RFC 5103 section 6 calls non-directional (the key's protocol, the observation's
+// sampling and times when no reverse time is sent). Forward counters, flags, ToS and next
+// hops describe the forward direction only.
+var sharedTargets = [numTargets]bool{
+	tProto: true, tVLAN: true, tOutVLAN: true, tDirection: true, tEndReason: true, tMPLSLabel: true,
+	tEngineType: true, tEngineID: true, tStart: true, tEnd: true, tDuration: true, tSampling: true,
+	tSampler: true, tBoot: true,
+}
+
+// reverseMappingOf returns what field i does to the reverse direction's flow.Record:
+// reverse elements (enterprise 29305) act as their forward element, and rank first;
+// directional keys are swapped; shared elements rank after any reverse element of their
+// target.
+func (t *Template) reverseMappingOf(f Field) (mapping, bool) {
+	switch f.Enterprise {
+	case ReversePEN:
+		mp, ok := mappings[f.ID]
+		if !ok {
+			return mapping{}, false
+		}
+		if _, key := reverseKeys[f.ID]; key {
+			return mapping{}, false
+		}
+		return mp, true
+	case 0:
+		if other, ok := reverseKeys[f.ID]; ok {
+			return mappings[other], true
+		}
+		mp, ok := mappings[f.ID]
+		if !ok || !sharedTargets[mp.target] {
+			return mapping{}, false
+		}
+		mp.rank += 16
+		return mp, true
+	}
+	return mapping{}, false
+}
+
+// FillReverse decodes the reverse direction of rec, a biflow record of t (RFC 5103), into
+// r, overwriting every field, and reports whether the record has one: t carries reverse
+// octet or packet counters and the record's are not both zero. See [Template.Fill] for rec
+// and c. It allocates nothing.
+func (t *Template) FillReverse(r *flow.Record, rec []byte, c *Context) bool {
+	if t == nil || t.rev == nil {
+		return false
+	}
+	t.rev.Fill(r, rec, c)
+	return r.Bytes != 0 || r.Packets != 0
+}
+
+// Biflow reports whether t's records are RFC 5103 biflows: it carries reverse counters.
+func (t *Template) Biflow() bool { return t.rev != nil }
 
 // mappingOf returns what field i does to a flow.Record.
 func (t *Template) mappingOf(i int, f Field) (mapping, bool) {
+	if t.reversed {
+		return t.reverseMappingOf(f)
+	}
 	if f.Enterprise != 0 {
 		return mapping{}, false
 	}
@@ -899,9 +987,13 @@ type pending struct {
 // sampling interval and interface names from the exporter's options.
 func (t *Template) finish(rs []flow.Record, tmp []pending, c *Context) {
 	if t.bootOp || (!c.HasUptime && (t.startUptime || t.endUptime)) {
+		def := int64(c.BootTime)
+		if def == 0 && !c.HasUptime {
+			def = c.bootTime()
+		}
 		for i := range rs {
 			r := &rs[i]
-			boot := int64(c.BootTime)
+			boot := def
 			if tmp != nil && tmp[i].boot != 0 {
 				boot = tmp[i].boot
 			}

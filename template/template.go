@@ -71,6 +71,12 @@ type Template struct {
 	startUptime, endUptime                bool
 	pending                               bool // some step leaves a value in Context.tmp
 	opts                                  optionsPlan
+
+	// RFC 5103 biflows: rev decodes the reverse direction of a record of a template with
+	// reverse counters (the same fields, compiled with a reversed mapping); reversed marks
+	// such a compilation.
+	rev      *Template
+	reversed bool
 }
 
 // RecordLen returns the length of a record and true for a template whose fields all have a

@@ -1,8 +1,9 @@
 // Command flowdump decodes flow exports and prints one JSON line per flow record.
 //
-// It reads a capture file, raw datagram files, or a live UDP socket, tells the protocol of
-// each datagram from its version field, and prints every record with the keys of
-// flow.Record.AppendJSON. sFlow flow samples print as records (one per sampled packet);
+// It reads a capture file, raw datagram files (several back to back, as in a file of IPFIX
+// messages), or a live UDP socket, tells the protocol of each datagram from its version
+// field, and prints every record with the keys of flow.Record.AppendJSON. IPFIX biflows
+// print as two records, forward then reverse. sFlow flow samples print as records (one per sampled packet);
 // with -counters, sFlow counter records print too, one line each.
 //
 //	flowdump -r exports.pcap
@@ -25,6 +26,7 @@ import (
 
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/internal/capture"
+	"github.com/flowkit/flow/ipfix"
 	"github.com/flowkit/flow/netflow5"
 	"github.com/flowkit/flow/netflow9"
 	"github.com/flowkit/flow/packet"
@@ -48,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	decap := fs.Bool("decap", false, "report tunnelled sFlow samples (VXLAN, Geneve, GRE, IP in IP) by their inner packet")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: flowdump (-r FILE | -raw FILE | -listen ADDR) [flags]\n\n"+
-			"Decodes NetFlow v5, NetFlow v9 and sFlow v5 exports and prints one JSON line per flow record.\n\n")
+			"Decodes NetFlow v5, NetFlow v9, IPFIX and sFlow v5 exports and prints one JSON line per flow record.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +102,7 @@ type dumper struct {
 	rec  flow.Record
 	v5   netflow5.Parser
 	v9   netflow9.Parser
+	ipfx ipfix.Parser
 	sf   sflow.Parser
 
 	counters bool // print sFlow counter records
@@ -206,12 +209,39 @@ func (d *dumper) datagram(b []byte, exporter netip.AddrPort) (rest []byte) {
 			d.fail(err)
 		}
 		return nil
+	case flow.IPFIX:
+		return d.ipfix(b, exporter)
 	case flow.SFlow:
 		return d.sflow(b)
 	default:
 		d.fail(fmt.Errorf("%w: %s datagram (first bytes % x) is not decoded by this build", flow.ErrVersion, proto, b[:min(len(b), 4)]))
 		return nil
 	}
+}
+
+// ipfix prints the flow records of an IPFIX message, a biflow (RFC 5103) as two records,
+// forward then reverse, and returns the bytes after the message's length: in a file of
+// messages back to back, the next one. Templates are kept per exporter address and port
+// (the UDP transport session); options records teach sampling rates and interface names.
+func (d *dumper) ipfix(b []byte, exporter netip.AddrPort) (rest []byte) {
+	if _, err := d.ipfx.Start(b, exporter); err != nil {
+		d.fail(err)
+		return nil
+	}
+	for d.ipfx.Next() {
+		if d.ipfx.Options() {
+			continue
+		}
+		d.ipfx.Flow(&d.rec)
+		d.emit()
+		if d.ipfx.Reverse(&d.rec) {
+			d.emit()
+		}
+	}
+	if err := d.ipfx.Err(); err != nil {
+		d.fail(err)
+	}
+	return b[len(b)-d.ipfx.Trailing():]
 }
 
 // sflow prints the flow samples of an sFlow datagram as records (their exporter is the

@@ -229,3 +229,19 @@ func TestSFlowCounters(t *testing.T) {
 		t.Error("no generic counters for ifIndex 23001")
 	}
 }
+
+func TestIPFIXMessages(t *testing.T) {
+	// Three messages back to back; the first brings the templates.
+	lines, stderr := dump(t, "-raw", corpus.File(t, "logstash-codec-netflow/ipfix.dat"))
+	if len(lines) != 12 || !strings.Contains(stderr, "3 datagrams, 12 records, 0 errors") {
+		t.Fatalf("%d records; %s", len(lines), stderr)
+	}
+	if l := lines[0]; l["type"] != "ipfix" || l["src_addr"] != "192.168.253.1" || l["dst_port"] != 22.0 {
+		t.Errorf("first record: %v", l)
+	}
+	// A biflow prints both directions.
+	lines, stderr = dump(t, "-raw", corpus.File(t, "logstash-codec-netflow/ipfix_test_ixia_tpldata256.dat"))
+	if len(lines) != 1 || !strings.Contains(stderr, "0 errors") {
+		t.Errorf("ixia: %d records; %s", len(lines), stderr)
+	}
+}
