@@ -10,6 +10,7 @@ import (
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/ipfix"
 	"github.com/flowkit/flow/template"
+	"github.com/netsampler/goflow2/v2/decoders/netflow"
 	"github.com/vmware/go-ipfix/pkg/entities"
 	"github.com/vmware/go-ipfix/pkg/exporter"
 	"github.com/vmware/go-ipfix/pkg/registry"
@@ -249,4 +250,134 @@ func BenchmarkIPFIXEncode(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*ipfixRecords), "ns/record")
 	})
+}
+
+// ipfixVarFields is the decode variant's template: the 20 elements, then a variable-length
+// one (applicationName, a string) and one of a vendor's (enterprise 2636, Juniper), which
+// neither decoder maps to a flow field but both must step over.
+var ipfixVarFields = append(append([]template.Field(nil), ipfixFields...),
+	template.Field{ID: 96, Length: template.VarLen},
+	template.Field{ID: 137, Length: 4, Enterprise: 2636},
+)
+
+// ipfixVarValues are the applicationName values of the variant's records, by record.
+var ipfixVarValues = []string{"https", "http", "dns", "ssh"}
+
+// The messages of the decode benchmarks: one that defines the templates, and one message of
+// 20 records for each (the data message of the 20-element template is the one both encoders
+// write).
+var ipfixTemplates, ipfixData, ipfixDataVar = func() ([]byte, []byte, []byte) {
+	b := ipfix.Builder{Domain: ipfixDomain, MaxSize: ipfixMaxSize, TemplateRefresh: 1 << 30, TemplateInterval: 1 << 62}
+	id, err := b.AddTemplate(0, ipfixFields)
+	if err != nil {
+		panic(err)
+	}
+	idVar, err := b.AddTemplate(0, ipfixVarFields)
+	if err != nil {
+		panic(err)
+	}
+	msg := func(add func(i int) error) []byte {
+		b.Start(nil, ipfixNow)
+		for i := range ipfixRecords {
+			if err := add(i); err != nil {
+				panic(err)
+			}
+		}
+		return b.Finish()
+	}
+	plain := func(i int) error { return b.AddFlowWith(id, &ipfixFlows[i], nil) }
+	msg(plain) // the template goes with the first message
+	data := msg(plain)
+	recLen := (len(data) - ipfix.HeaderLen - ipfix.SetHeaderLen) / ipfixRecords
+	variant := func(i int) error {
+		rec := append([]byte(nil), data[ipfix.HeaderLen+ipfix.SetHeaderLen+i*recLen:][:recLen]...)
+		app := ipfixVarValues[i%len(ipfixVarValues)]
+		rec = append(append(rec, byte(len(app))), app...)
+		rec = append(rec, 0, 0, byte(i), 7)
+		return b.AddRecord(idVar, rec)
+	}
+	msg(variant)
+	dataVar := msg(variant)
+	return b.Templates(nil, ipfixNow), data, dataVar
+}()
+
+// newIPFIXParser returns a parser that has learnt the benchmark's templates.
+func newIPFIXParser(tb testing.TB) *ipfix.Parser {
+	var p ipfix.Parser
+	if _, err := p.Start(ipfixTemplates, ipfixFrom); err != nil {
+		tb.Fatal(err)
+	}
+	for p.Next() {
+	}
+	if err := p.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return &p
+}
+
+// newGoflow2IPFIX returns goflow2's template system with the benchmark's templates.
+func newGoflow2IPFIX(tb testing.TB) netflow.NetFlowTemplateSystem {
+	ts := netflow.CreateTemplateSystem()
+	var pkt netflow.IPFIXPacket
+	if err := netflow.DecodeMessageVersion(bytes.NewBuffer(ipfixTemplates), ts, nil, &pkt); err != nil {
+		tb.Fatal(err)
+	}
+	return ts
+}
+
+func BenchmarkIPFIXDecode(b *testing.B) {
+	for _, m := range []struct {
+		name string
+		data []byte
+	}{{"msg=fixed", ipfixData}, {"msg=varlen", ipfixDataVar}} {
+		data := m.data
+
+		// The whole message into a slice of records: what a collector does.
+		b.Run(m.name+"/impl=flowkit", func(b *testing.B) {
+			p := newIPFIXParser(b)
+			out := make([]flow.Record, 0, ipfixRecords)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := p.Start(data, ipfixFrom); err != nil {
+					b.Fatal(err)
+				}
+				out = p.AppendFlows(out[:0])
+			}
+			if len(out) != ipfixRecords {
+				b.Fatalf("%d records", len(out))
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*ipfixRecords), "ns/record")
+		})
+
+		// Record by record with Next and Flow.
+		b.Run(m.name+"/impl=flowkit-next", func(b *testing.B) {
+			p := newIPFIXParser(b)
+			var out [ipfixRecords]flow.Record
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := p.Start(data, ipfixFrom); err != nil {
+					b.Fatal(err)
+				}
+				for i := 0; p.Next(); i++ {
+					p.Flow(&out[i])
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*ipfixRecords), "ns/record")
+		})
+
+		b.Run(m.name+"/impl=goflow2", func(b *testing.B) {
+			ts := newGoflow2IPFIX(b)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				var pkt netflow.IPFIXPacket
+				if err := netflow.DecodeMessageVersion(bytes.NewBuffer(data), ts, nil, &pkt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*ipfixRecords), "ns/record")
+		})
+	}
 }
