@@ -489,8 +489,24 @@ func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
 // room for, and returns how many it decoded: len(rs), or fewer when set holds fewer whole
 // records. It is Fill for a whole data set at once, and much cheaper per record: the plan
 // is walked once, each step applied to every record. For a template with variable-length
-// fields it decodes record by record.
+// fields, the part of each record the plan reads is copied into a scratch buffer where the
+// records lie at a fixed stride (which grows to the set's size once), or, when the mapped
+// fields do not all precede the variable-length ones, records are decoded one by one.
 func (t *Template) FillSet(rs []flow.Record, set []byte, c *Context) int {
+	if t.variable && t.inPlace {
+		buf, n := c.buf[:0], 0
+		for n < len(rs) {
+			l, ok := t.Next(set)
+			if !ok {
+				break
+			}
+			buf = append(buf, set[:t.fixedLen]...)
+			set, n = set[l:], n+1
+		}
+		c.buf = buf
+		t.fill(rs[:n], buf, t.fixedLen, c)
+		return n
+	}
 	if t.variable {
 		n := 0
 		for n < len(rs) {
