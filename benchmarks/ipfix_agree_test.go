@@ -126,5 +126,15 @@ func TestIPFIXDecodeAgree(t *testing.T) {
 		if i != len(recs) || i != ipfixRecords {
 			t.Errorf("%s: flowkit %d records, goflow2 %d", name, i, len(recs))
 		}
+		// AppendFlows, which decodes the set at once, reads them alike.
+		all := decodeIPFIX(t, data, ipfixTemplates)
+		if len(all) != ipfixRecords {
+			t.Errorf("%s: AppendFlows decoded %d records", name, len(all))
+		}
+		for i, r := range all {
+			if want := ipfixWant(i); r != want {
+				t.Errorf("%s record %d (AppendFlows):\n got  %+v\n want %+v", name, i, r, want)
+			}
+		}
 	}
 }
