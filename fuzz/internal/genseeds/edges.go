@@ -35,6 +35,9 @@ func edges() []datagram {
 	for _, e := range sflowEdges() {
 		add(flow.SFlow, e.name, e.b)
 	}
+	for _, e := range ipfixEdges() {
+		add(flow.IPFIX, e.name, e.b)
+	}
 	// What protocol detection must turn away, or must not mistake for another protocol.
 	for _, e := range []named{
 		{"detect-empty", nil},

@@ -51,7 +51,7 @@ var permissive = map[string]string{
 
 // Bounds keep the committed corpora small: the fuzzer needs variety, not volume.
 const (
-	maxPerTarget   = 100
+	maxPerTarget   = 150
 	maxTargetBytes = 160 << 10 // encoded bytes per target
 	maxTotalBytes  = 2 << 20
 )
@@ -88,6 +88,9 @@ var targets = []target{
 	{"fuzz/testdata/fuzz/FuzzTemplateCache", sequences(flow.NetFlow9)},
 	{"fuzz/testdata/fuzz/FuzzSFlow", single(flow.SFlow)},
 	{"fuzz/testdata/fuzz/FuzzSFlowRoundTrip", single(flow.SFlow)},
+	{"fuzz/testdata/fuzz/FuzzIPFIX", single(flow.IPFIX)},
+	{"fuzz/testdata/fuzz/FuzzIPFIXRoundTrip", single(flow.IPFIX)},
+	{"fuzz/testdata/fuzz/FuzzIPFIXStream", streams(flow.IPFIX)},
 	{"fuzz/testdata/fuzz/FuzzPacket", packets},
 	{"fuzz/testdata/fuzz/FuzzFlowCache", flowCache},
 	{"collector/testdata/fuzz/FuzzCollectorDecode", sequences(flow.NetFlow5, flow.NetFlow9, flow.IPFIX, flow.SFlow, flow.Unknown)},
@@ -241,10 +244,22 @@ func single(protos ...flow.Protocol) func(corpus, edge []datagram) []entry {
 	}
 }
 
+// streams makes, for each family of datagrams of the protocols, one seed of all of them
+// back to back, templates first, as a TCP connection or an RFC 5655 file carries them; and
+// one seed per edge case.
+func streams(protos ...flow.Protocol) func(corpus, edge []datagram) []entry {
+	return joined(nil, protos)
+}
+
 // sequences makes, for each family of datagrams of the protocols, one seed of all of
 // them joined by sep, templates first; and one seed per edge case. Targets that carry
 // templates from one datagram to the next read these.
 func sequences(protos ...flow.Protocol) func(corpus, edge []datagram) []entry {
+	return joined(sep, protos)
+}
+
+// joined makes the seeds of sequences and streams, the datagrams of a family joined by by.
+func joined(by []byte, protos []flow.Protocol) func(corpus, edge []datagram) []entry {
 	return func(corpus, edge []datagram) []entry {
 		var out []entry
 		for _, d := range edge {
@@ -278,7 +293,7 @@ func sequences(protos ...flow.Protocol) func(corpus, edge []datagram) []entry {
 				parts = append(parts, d.data)
 				size += len(d.data)
 			}
-			out = append(out, entry{name: "corpus-" + f, args: []any{bytes.Join(parts, sep)}})
+			out = append(out, entry{name: "corpus-" + f, args: []any{bytes.Join(parts, by)}})
 		}
 		return out
 	}
