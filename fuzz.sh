@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Runs every fuzz target, of the library and of the benchmarks module (the differential
-# targets against goflow2), for the given time each: ./fuzz.sh 10m
+# Runs every fuzz target for the given time each (any go test -fuzztime value): ./fuzz.sh 10m
+# Targets: the library's in ./fuzz, the collector's (package collector), and the
+# differential ones against goflow2 in the benchmarks module. FUZZ_PARALLEL sets the
+# workers per target (default: go test's, one per CPU).
 # Findings are written to testdata/fuzz/<Target>/ next to the target, as go test does.
 set -euo pipefail
 cd "$(dirname "$0")"
 time=${1:-1m}
-for target in $(go test -list '^Fuzz' ./fuzz | grep '^Fuzz'); do
-	echo "== $target ($time)"
-	go test ./fuzz -run '^$' -fuzz "^${target}\$" -fuzztime "$time"
-done
-for target in $(cd benchmarks && go test -list '^Fuzz' . | grep '^Fuzz'); do
-	echo "== benchmarks/$target ($time)"
-	(cd benchmarks && go test . -run '^$' -fuzz "^${target}\$" -fuzztime "$time")
-done
+parallel=()
+if [ -n "${FUZZ_PARALLEL:-}" ]; then parallel=(-parallel "$FUZZ_PARALLEL"); fi
+# run DIR PKG: every Fuzz* target of PKG, run from DIR (its module root).
+run() {
+	local dir=$1 pkg=$2 target
+	for target in $(cd "$dir" && go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+		echo "== $dir $pkg $target ($time)"
+		(cd "$dir" && go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$time" "${parallel[@]}")
+	done
+}
+run . ./fuzz
+run . ./collector
+run benchmarks .

@@ -10,3 +10,9 @@
 // can hold, decoding allocates nothing beyond a small constant for the error, and the
 // parser decodes a known-good datagram correctly right after any input.
 package fuzz
+
+// The committed seed corpora under testdata/fuzz (and those of the collector's and the
+// benchmarks module's targets) are rebuilt from the captures and the hand-made edge cases
+// by internal/genseeds (go generate ./fuzz).
+
+//go:generate go run ./internal/genseeds

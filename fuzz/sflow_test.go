@@ -257,7 +257,11 @@ func FuzzSFlowRoundTrip(f *testing.F) {
 
 func FuzzPacket(f *testing.F) {
 	for _, h := range sampledHeaders(f) {
-		f.Add(h.Header, uint8(h.Protocol))
+		// The second argument is the layer the header starts at (packet.Layer), not the
+		// sFlow header protocol number.
+		if l, ok := h.Layer(); ok {
+			f.Add(h.Header, uint8(l))
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte, first uint8) {
 		checkPacket(t, b, packet.Layer(first%5))

@@ -257,6 +257,22 @@ func (p *Parser) AppendFlows(dst []flow.Record) []flow.Record {
 				t.FillSet(dst[len(dst):len(dst)+count], p.msg[p.rec:p.setEnd], &p.ctx)
 				p.rec += count * n
 				dst = dst[:len(dst)+count]
+			} else if n > 0 {
+				// Variable-length records: counted first, so that the slice grows by
+				// the records there are, then decoded as a set.
+				count, end := 0, p.rec
+				for {
+					l, ok := t.Next(p.msg[end:p.setEnd])
+					if !ok {
+						break
+					}
+					end += l
+					count++
+				}
+				dst = slices.Grow(dst, count)
+				t.FillSet(dst[len(dst):len(dst)+count], p.msg[p.rec:end], &p.ctx)
+				p.rec = end
+				dst = dst[:len(dst)+count]
 			} else {
 				for {
 					n, ok := t.Next(p.msg[p.rec:p.setEnd])

@@ -277,8 +277,12 @@ func (t *Template) compile() {
 		set  bool
 	}
 	off := 0
+	t.firstVar = len(t.Fields)
 	for i, f := range t.Fields {
 		if f.Length == VarLen {
+			if !t.variable {
+				t.firstVar, t.prefixLen = i, off
+			}
 			t.variable = true
 			off++ // at least the length byte
 		} else {
@@ -336,8 +340,19 @@ func (t *Template) compile() {
 	// With variable-length fields before them, the mapped fields have no fixed offsets:
 	// each record's are gathered into a scratch record where they do (Context.gather),
 	// and the plan reads that.
+	// When they all come before the first variable-length field (exporters tend to put
+	// strings last), their offsets are the same in every record: the plan reads records
+	// where they are.
 	t.fixedLen = t.minLen
-	if t.variable {
+	t.inPlace = !t.variable
+	if t.variable && (len(t.ops) == 0 || int(t.ops[len(t.ops)-1].fi) < t.firstVar) {
+		t.inPlace = true
+		t.fixedLen = 0
+		for _, o := range t.ops {
+			t.fixedLen = max(t.fixedLen, int(o.off)+int(o.n))
+		}
+	}
+	if !t.inPlace {
 		off := 0
 		for i := range t.ops {
 			t.ops[i].off = uint16(off)
@@ -464,7 +479,7 @@ func (t *Template) mappingOf(i int, f Field) (mapping, bool) {
 // the export time are made absolute with c; sampling intervals and interface names that
 // options records announced are applied from c's exporter state.
 func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
-	if t.variable {
+	if !t.inPlace {
 		rec = c.gather(t, rec)
 	}
 	t.fill(unsafe.Slice(r, 1), rec, 0, c)
@@ -474,8 +489,24 @@ func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
 // room for, and returns how many it decoded: len(rs), or fewer when set holds fewer whole
 // records. It is Fill for a whole data set at once, and much cheaper per record: the plan
 // is walked once, each step applied to every record. For a template with variable-length
-// fields it decodes record by record.
+// fields, the part of each record the plan reads is copied into a scratch buffer where the
+// records lie at a fixed stride (which grows to the set's size once), or, when the mapped
+// fields do not all precede the variable-length ones, records are decoded one by one.
 func (t *Template) FillSet(rs []flow.Record, set []byte, c *Context) int {
+	if t.variable && t.inPlace {
+		buf, n := c.buf[:0], 0
+		for n < len(rs) {
+			l, ok := t.Next(set)
+			if !ok {
+				break
+			}
+			buf = append(buf, set[:t.fixedLen]...)
+			set, n = set[l:], n+1
+		}
+		c.buf = buf
+		t.fill(rs[:n], buf, t.fixedLen, c)
+		return n
+	}
 	if t.variable {
 		n := 0
 		for n < len(rs) {
@@ -483,7 +514,11 @@ func (t *Template) FillSet(rs []flow.Record, set []byte, c *Context) int {
 			if !ok {
 				break
 			}
-			t.fill(rs[n:n+1], c.gather(t, set[:l]), 0, c)
+			rec := set[:l]
+			if !t.inPlace {
+				rec = c.gather(t, rec)
+			}
+			t.fill(rs[n:n+1], rec, 0, c)
 			set, n = set[l:], n+1
 		}
 		return n

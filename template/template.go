@@ -64,7 +64,13 @@ type Template struct {
 	minLen   int  // bytes of every record when !variable; the least a record can take otherwise
 	fixedLen int  // bytes the plan reads: minLen, or the gathered record's length when variable
 	variable bool // some field has length VarLen
-	ops      []op // the decode plan: one entry per field that sets part of a flow.Record
+	// firstVar is the index of the first variable-length field (len(Fields) when none),
+	// prefixLen the bytes before it, the same in every record.
+	firstVar, prefixLen int
+	// inPlace says the plan reads records as they are on the wire: every field it maps
+	// has the same offset in every record.
+	inPlace bool
+	ops     []op // the decode plan: one entry per field that sets part of a flow.Record
 
 	// What the finishing pass of the plan has to do (see Template.finish).
 	endSet, durationOp, samplerOp, bootOp bool
@@ -117,8 +123,8 @@ func (t *Template) Next(b []byte) (int, bool) {
 	if !t.variable {
 		return t.minLen, true
 	}
-	off := 0
-	for _, f := range t.Fields {
+	off := t.prefixLen // len(b) >= minLen covers the fixed-length fields before the first variable one
+	for _, f := range t.Fields[t.firstVar:] {
 		n, start, ok := fieldLen(b, off, f.Length)
 		if !ok {
 			return 0, false

@@ -141,3 +141,50 @@ func TestHoldRing(t *testing.T) {
 		t.Errorf("released % x", out)
 	}
 }
+
+// TestVariableLengthLast decodes records whose variable-length fields all follow the
+// mapped ones (read in place) and records that have one before a mapped field (gathered),
+// one by one and as a set, to the same values.
+func TestVariableLengthLast(t *testing.T) {
+	last := template.New(flow.IPFIX, 300, template.Data, 0, []template.Field{
+		{ID: 8, Length: 4}, {ID: 1, Length: 3}, {ID: 7, Length: 2}, {ID: 96, Length: template.VarLen}, {ID: 137, Length: 4, Enterprise: 9},
+	})
+	mid := template.New(flow.IPFIX, 301, template.Data, 0, []template.Field{
+		{ID: 8, Length: 4}, {ID: 1, Length: 3}, {ID: 96, Length: template.VarLen}, {ID: 7, Length: 2}, {ID: 137, Length: 4, Enterprise: 9},
+	})
+	var lastSet, midSet []byte
+	for i, app := range []string{"", "dns", strings.Repeat("y", 260)} {
+		head := []byte{10, 0, 0, byte(i), 0, 1, byte(i), 0x01, byte(0xbb + i)}
+		prefix := []byte{byte(len(app))}
+		if len(app) >= 255 {
+			prefix = []byte{255, byte(len(app) >> 8), byte(len(app))}
+		}
+		val := append(prefix, app...)
+		lastSet = append(append(append(lastSet, head...), val...), 0, 0, 0, 9)
+		midSet = append(append(append(append(midSet, head[:7]...), val...), head[7:]...), 0, 0, 0, 9)
+	}
+	var c template.Context
+	for name, tp := range map[string]*template.Template{"last": last, "mid": mid} {
+		set := map[string][]byte{"last": lastSet, "mid": midSet}[name]
+		var all [4]flow.Record
+		if n := tp.FillSet(all[:], set, &c); n != 3 {
+			t.Fatalf("%s: FillSet decoded %d records", name, n)
+		}
+		for i := range 3 {
+			n, ok := tp.Next(set)
+			if !ok {
+				t.Fatalf("%s record %d: not measured", name, i)
+			}
+			var r flow.Record
+			tp.Fill(&r, set[:n], &c)
+			want := flow.Record{SrcAddr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Bytes: uint64(256 + i), SrcPort: uint16(0x1bb + i)}
+			if r != want || all[i] != want {
+				t.Errorf("%s record %d: Fill %+v, FillSet %+v, want %+v", name, i, r, all[i], want)
+			}
+			set = set[n:]
+		}
+		if len(set) != 0 {
+			t.Errorf("%s: %d bytes left", name, len(set))
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package benchmarks
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/flowkit/flow"
+	"github.com/flowkit/flow/sflow"
+	protoproducer "github.com/netsampler/goflow2/v2/producer/proto"
+)
+
+// FuzzDiffSFlow decodes a datagram with this library (Parser.AppendFlows) and with
+// goflow2 (decoder and its default producer, which parses the sampled headers), and
+// requires, when both read the whole datagram, one flow per flow sample on both sides
+// and the same values in every field both fill: addresses, ports, protocol, sampling
+// rate, interfaces, MACs, VLAN, ToS, TCP flags, AS numbers, masks, next hops, counters.
+func FuzzDiffSFlow(f *testing.F) {
+	f.Add(sflowDatagram)
+	seedsFrom(f, "goflow2/*SFlow*.dat")
+	seedsFrom(f, "cistern-sflow/*.dump")
+	seedsFrom(f, "gopacket/*.dat")
+	g := newGoflow2SFlow()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		diffSFlow(t, g, b)
+	})
+}
+
+// diffSFlow compares one datagram and returns how many flows it compared.
+func diffSFlow(t *testing.T, g *goflow2SFlow, b []byte) int {
+	var p sflow.Parser
+	if _, err := p.Start(b); err != nil {
+		return 0 // goflow2 may accept some of these; the comparison is on what both read
+	}
+	var ours []flow.Record
+	var samples []sflow.Sample
+	for p.Next() {
+		var r flow.Record
+		if p.Flow(&r) {
+			ours = append(ours, r)
+			samples = append(samples, p.Sample())
+		}
+	}
+	if st := p.Stats(); p.Err() != nil || st.MalformedSamples > 0 || st.MalformedRecords > 0 || st.LengthMismatches > 0 {
+		return 0 // we read part of it, or past a wrong length: what goflow2 read is not comparable
+	}
+	msgs, err := g.decode(b)
+	if err != nil {
+		return 0 // goflow2 stops at things we skip (unknown formats, trailing bytes)
+	}
+	defer g.done(msgs)
+	if len(msgs) != len(ours) {
+		t.Fatalf("goflow2 %d flows, flowkit %d", len(msgs), len(ours))
+	}
+	for i, m := range msgs {
+		gm := m.(*protoproducer.ProtoProducerMessage)
+		if d := sflowDiff(gm, &ours[i], samples[i]); d != "" {
+			t.Fatalf("flow %d: %s\n goflow2 %+v\n flowkit %+v", i, d, &gm.FlowMessage, ours[i])
+		}
+	}
+	return len(msgs)
+}
+
+// sflowDiff names the first field in which goflow2's flow and ours differ, "" if none.
+// The sample is what flowkit read, for the predicates that name goflow2's known bugs.
+func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sample) string {
+	addr := func(b []byte) netip.Addr { a, _ := netip.AddrFromSlice(b); return a.Unmap() }
+	mac := func(m flow.MAC) uint64 {
+		return uint64(m[0])<<40 | uint64(m[1])<<32 | uint64(m[2])<<24 | uint64(m[3])<<16 | uint64(m[4])<<8 | uint64(m[5])
+	}
+	for _, a := range []struct {
+		name       string
+		gf, flowkt netip.Addr
+	}{
+		{"source address", addr(g.SrcAddr), r.SrcAddr.Unmap()},
+		{"destination address", addr(g.DstAddr), r.DstAddr.Unmap()},
+		{"next hop", addr(g.NextHop), r.NextHop.Unmap()},
+		{"BGP next hop", addr(g.BgpNextHop), r.BGPNextHop.Unmap()},
+		{"agent", addr(g.SamplerAddress), r.Exporter.Unmap()},
+	} {
+		if a.name == "next hop" && goflow2DropsRouterWithBadMask(s) {
+			continue
+		}
+		if a.gf != a.flowkt && (a.gf.IsValid() || !a.flowkt.IsUnspecified()) {
+			return fmt.Sprintf("%s: goflow2 %v, flowkit %v", a.name, a.gf, a.flowkt)
+		}
+	}
+	// goflow2 keeps an 802.1Q tag of the sampled header in vlan_id and the extended
+	// switch record's VLANs in src_vlan and dst_vlan; flowkit's VLAN is either.
+	vlan := uint64(g.SrcVlan)
+	if vlan == 0 {
+		vlan = uint64(g.VlanId)
+	}
+	noHeader := goflow2IgnoresSampledRecords(s)
+	// flowkit carries ICMP type and code in the destination port, as NetFlow does;
+	// goflow2 in fields of their own.
+	dstPort := uint64(g.DstPort)
+	if g.Proto == 1 || g.Proto == 58 {
+		dstPort = uint64(g.IcmpType<<8 | g.IcmpCode)
+	}
+	for _, v := range []struct {
+		name       string
+		gf, flowkt uint64
+		known      bool // a goflow2 bug, named by the predicate that sets it
+	}{
+		{"bytes", g.Bytes, r.Bytes, noHeader && g.Bytes == 0},
+		{"packets", g.Packets, r.Packets, false},
+		{"sampling rate", g.SamplingRate, uint64(r.SamplingInterval), false},
+		{"input interface", uint64(g.InIf), uint64(r.InIf), goflow2ReadsEncodedInterface(s.Input)},
+		{"output interface", uint64(g.OutIf), uint64(r.OutIf), goflow2ReadsEncodedInterface(s.Output)},
+		{"source AS", uint64(g.SrcAs), uint64(r.SrcAS), false},
+		{"destination AS", uint64(g.DstAs), uint64(r.DstAS), goflow2ReadsFirstASSegment(s)},
+		{"source mask", uint64(g.SrcNet), uint64(r.SrcMask), goflow2DropsRouterWithBadMask(s)},
+		{"destination mask", uint64(g.DstNet), uint64(r.DstMask), goflow2DropsRouterWithBadMask(s)},
+		{"source VLAN", vlan, uint64(r.VLAN), goflow2KeepsImpossibleVLAN(vlan)},
+		{"destination VLAN", uint64(g.DstVlan), uint64(r.OutVLAN), goflow2KeepsImpossibleVLAN(uint64(g.DstVlan))},
+		{"source MAC", g.SrcMac, mac(r.SrcMAC), noHeader && g.SrcMac == 0},
+		{"destination MAC", g.DstMac, mac(r.DstMAC), noHeader && g.DstMac == 0},
+		{"IP protocol", uint64(g.Proto), uint64(r.IPProto), false},
+		{"source port", uint64(g.SrcPort), uint64(r.SrcPort), false},
+		{"destination port", dstPort, uint64(r.DstPort), goflow2DropsSFlowICMP(g)},
+		{"TCP flags", uint64(g.TcpFlags), uint64(r.TCPFlags), noHeader && g.TcpFlags == 0},
+		{"ToS", uint64(g.IpTos), uint64(r.ToS), noHeader && g.IpTos == 0},
+	} {
+		if v.gf != v.flowkt && !v.known {
+			return fmt.Sprintf("%s: goflow2 %d, flowkit %d", v.name, v.gf, v.flowkt)
+		}
+	}
+	return ""
+}
+
+// goflow2ReadsEncodedInterface: goflow2 reports an sFlow interface word as an ifIndex
+// whatever its format (sFlow v5 section 5: the top two bits of the compact form, the
+// format word of the expanded one, say "dropped, with this reason" or "several
+// interfaces, this many"), and 0x3fffffff, the agent itself, as interface 1073741823.
+// flowkit reports those as 0 (no interface).
+func goflow2ReadsEncodedInterface(i sflow.Interface) bool {
+	return i.Format != sflow.IfIndex || i.Value == sflow.InternalInterface
+}
+
+// goflow2IgnoresSampledRecords: goflow2's producer takes the frame length, MACs, TCP
+// flags and ToS from a sampled header only; a flow sample that carries a sampled
+// Ethernet, IPv4 or IPv6 record instead (sFlow v5 formats 2, 3, 4) leaves them zero,
+// though those records carry them.
+func goflow2IgnoresSampledRecords(s sflow.Sample) bool {
+	for rs := s.Records(); rs.Next(); {
+		if rs.Record().Format == sflow.FlowSampledHeader {
+			return false
+		}
+	}
+	return true
+}
+
+// goflow2DropsRouterWithBadMask: goflow2 drops an extended router record whose prefix
+// lengths cannot be (above 128), next hop included; flowkit keeps the next hop and
+// reports the masks as 0.
+func goflow2DropsRouterWithBadMask(s sflow.Sample) bool {
+	for rs := s.Records(); rs.Next(); {
+		if r := rs.Record(); r.Format == sflow.FlowExtRouter {
+			if x, err := r.ExtendedRouter(); err == nil && (x.SrcMask > 128 || x.DstMask > 128) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// goflow2ReadsFirstASSegment: goflow2 takes the destination AS from the first segment of
+// the extended gateway's AS path; it is the last AS of the last segment (the origin),
+// which flowkit reports. Only paths of more than one segment differ.
+func goflow2ReadsFirstASSegment(s sflow.Sample) bool {
+	for rs := s.Records(); rs.Next(); {
+		if r := rs.Record(); r.Format == sflow.FlowExtGateway {
+			if x, err := r.ExtendedGateway(); err == nil && len(x.Path.Segments(nil)) > 1 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// goflow2DropsSFlowICMP: goflow2's producer reads ICMP type and code from NetFlow and
+// IPFIX fields only; for a sampled ICMP header it leaves both zero (goflow2's own
+// TestSFlowDecode datagram holds an echo request, type 8, that it reports as type 0).
+func goflow2DropsSFlowICMP(g *protoproducer.ProtoProducerMessage) bool {
+	return (g.Proto == 1 || g.Proto == 58) && g.IcmpType == 0 && g.IcmpCode == 0
+}
+
+// goflow2KeepsImpossibleVLAN: goflow2 reports an extended switch record's 32-bit VLAN
+// words as they are; a VLAN ID has 12 bits (IEEE 802.1Q), and flowkit reports a value
+// above 4095 as no VLAN.
+func goflow2KeepsImpossibleVLAN(v uint64) bool { return v > 4095 }
+
+// TestDiffSFlowCompares makes sure the differential target compares flows (the
+// benchmark datagram's 8) and that a difference in a field is named.
+func TestDiffSFlowCompares(t *testing.T) {
+	g := newGoflow2SFlow()
+	if n := diffSFlow(t, g, sflowDatagram); n != sflowFlowSamples {
+		t.Errorf("compared %d flows, want %d", n, sflowFlowSamples)
+	}
+	msgs, err := g.decode(sflowDatagram)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.done(msgs)
+	var p sflow.Parser
+	if _, err := p.Start(sflowDatagram); err != nil || !p.Next() {
+		t.Fatal(err)
+	}
+	var r flow.Record
+	p.Flow(&r)
+	r.DstPort++
+	if d := sflowDiff(msgs[0].(*protoproducer.ProtoProducerMessage), &r, p.Sample()); d == "" {
+		t.Error("a different destination port went unnoticed")
+	}
+}
