@@ -44,12 +44,13 @@ import (
 )
 
 // Handler receives the records of one datagram (or stream message). It may be called
-// from several goroutines at once, one per socket. The slice and the records are reused
+// from several goroutines at once, one per UDP socket and one per TCP or TLS connection. The slice and the records are reused
 // after it returns: copy what must outlive the call.
 type Handler func(recs []flow.Record)
 
-// RawHandler receives every datagram before it is decoded, with the address it came
-// from, for users who need what the records do not carry. msg is reused after it returns.
+// RawHandler receives every datagram, and every message of a stream, before it is
+// decoded, with the address it came from, for users who need what the records do not
+// carry. msg is reused after it returns.
 type RawHandler func(from netip.AddrPort, msg []byte)
 
 // Config sets up a Collector.
