@@ -4,20 +4,28 @@
 // A [Collector] listens on UDP sockets (several per address with SO_REUSEPORT, so that
 // the kernel spreads exporters over goroutines), tells each datagram's protocol from its
 // version field, decodes it with the codec of that protocol (NetFlow v5, NetFlow v9,
-// IPFIX, sFlow v5), and calls the [Handler] with the records. Templates are kept in one
-// [template.Cache], scoped per exporter. Per exporter and observation domain it counts
-// datagrams, records, template misses, errors by kind and what the sequence numbers say
-// was lost ([Collector.Stats], and expvar through [Collector.Publish]).
+// IPFIX, sFlow v5), and calls the [Handler] with the records. It also accepts IPFIX over
+// TCP and TLS: each connection is a transport session of its own, read by a goroutine of
+// its own, whose templates live as long as it does. Templates are kept in one
+// [template.Cache], scoped per exporter as each protocol defines (IPFIX: per transport
+// session). Per exporter and observation domain it counts datagrams (or stream messages),
+// records, template misses, errors by kind and what the sequence numbers say was lost
+// ([Collector.Stats], and expvar through [Collector.Publish]).
 //
 //	c, err := collector.New(collector.Config{
-//		Listen:  []string{"udp://0.0.0.0:2055"},
+//		Listen:  []string{"udp://0.0.0.0:2055", "udp://0.0.0.0:4739", "tcp://0.0.0.0:4739"},
 //		Handler: func(recs []flow.Record) { … },
 //	})
 //	err = c.Serve(ctx) // until ctx is done; then drains what the sockets hold
+//
+// On shutdown, stream connections are half-closed first: an exporter that watches its
+// connection (this module's does) stops writing and closes, and everything it wrote
+// before is read; it reconnects to the next collector with the messages it still holds.
 package collector
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"expvar"
 	"fmt"
@@ -30,24 +38,39 @@ import (
 	"time"
 
 	"github.com/flowkit/flow"
+	"github.com/flowkit/flow/ipfix"
 	"github.com/flowkit/flow/template"
 	"golang.org/x/sys/unix"
 )
 
 // Handler receives the records of one datagram (or stream message). It may be called
-// from several goroutines at once, one per socket. The slice and the records are reused
+// from several goroutines at once, one per UDP socket and one per TCP or TLS connection. The slice and the records are reused
 // after it returns: copy what must outlive the call.
 type Handler func(recs []flow.Record)
 
-// RawHandler receives every datagram before it is decoded, with the address it came
-// from, for users who need what the records do not carry. msg is reused after it returns.
+// RawHandler receives every datagram, and every message of a stream, before it is
+// decoded, with the address it came from, for users who need what the records do not
+// carry. msg is reused after it returns.
 type RawHandler func(from netip.AddrPort, msg []byte)
 
 // Config sets up a Collector.
 type Config struct {
-	// Listen lists the addresses to receive on, as udp://host:port (NetFlow, IPFIX and
-	// sFlow datagrams). Port 0 picks a free port; Addrs says which.
+	// Listen lists the addresses to receive on: udp://host:port (NetFlow, IPFIX and
+	// sFlow datagrams), tcp://host:port and tls://host:port (IPFIX streams, RFC 7011
+	// section 10). Port 0 picks a free port; Addrs says which.
 	Listen []string
+	// TLS configures the tls:// listeners: a certificate at least, and ClientAuth with
+	// ClientCAs to admit only exporters with certificates (RFC 7011 section 11 asks for
+	// mutual authentication). Required when a tls:// address is listed.
+	TLS *tls.Config
+	// MaxConnections bounds the TCP and TLS connections open at once (default 1,000):
+	// those beyond it are closed as soon as they are accepted, and counted.
+	MaxConnections int
+	// IdleTimeout closes a stream connection that sent nothing for this long (default 10
+	// minutes; IPFIX has no keepalive, and an exporter with no flows sends nothing).
+	IdleTimeout time.Duration
+	// HandshakeTimeout bounds a TLS handshake (default 10 s).
+	HandshakeTimeout time.Duration
 	// Sockets is the number of UDP sockets opened on each address with SO_REUSEPORT,
 	// each read by its own goroutine (default 1).
 	Sockets int
@@ -62,7 +85,8 @@ type Config struct {
 	// MaxExporters bounds the exporters whose counters are kept (default 10,000).
 	MaxExporters int
 	// DrainTimeout bounds how long Serve keeps reading after its context is done, to
-	// decode what the sockets already hold (default 1 s).
+	// decode what the sockets already hold, and what stream exporters send until they
+	// close their side (default 1 s).
 	DrainTimeout time.Duration
 	// Logger receives lifecycle messages, and decoding errors at debug level (Stats
 	// counts them all). Default: slog.Default().
@@ -73,12 +97,15 @@ type Config struct {
 type Collector struct {
 	cfg       Config
 	templates *template.Cache
+	seqs      *ipfix.Sequences
 	reg       *registry
 	log       *slog.Logger
 
-	mu     sync.Mutex
-	udp    []*net.UDPConn
-	opened bool
+	mu      sync.Mutex
+	udp     []*net.UDPConn
+	streams []*streamListener
+	addrs   []net.Addr // in the order of Config.Listen
+	opened  bool
 }
 
 // New checks the configuration. It opens nothing: Listen or Serve does.
@@ -90,9 +117,22 @@ func New(cfg Config) (*Collector, error) {
 		return nil, errors.New("collector: no Handler")
 	}
 	for _, l := range cfg.Listen {
-		if _, _, err := parseListen(l); err != nil {
+		scheme, _, err := parseListen(l)
+		if err != nil {
 			return nil, err
 		}
+		if scheme == "tls" && cfg.TLS == nil {
+			return nil, fmt.Errorf("collector: %s needs a TLS config", l)
+		}
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = 1000
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 10 * time.Minute
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
 	}
 	if cfg.Sockets <= 0 {
 		cfg.Sockets = 1
@@ -109,18 +149,19 @@ func New(cfg Config) (*Collector, error) {
 	return &Collector{
 		cfg:       cfg,
 		templates: template.NewCache(cfg.Templates),
+		seqs:      &ipfix.Sequences{},
 		reg:       newRegistry(cfg.MaxExporters),
 		log:       cfg.Logger,
 	}, nil
 }
 
-func parseListen(s string) (network, addr string, err error) {
+func parseListen(s string) (scheme, addr string, err error) {
 	scheme, addr, ok := strings.Cut(s, "://")
 	if !ok {
-		return "", "", fmt.Errorf("collector: listen address %q has no scheme (udp://host:port)", s)
+		return "", "", fmt.Errorf("collector: listen address %q has no scheme (udp://, tcp:// or tls://host:port)", s)
 	}
 	switch scheme {
-	case "udp":
+	case "udp", "tcp", "tls":
 		return scheme, addr, nil
 	}
 	return "", "", fmt.Errorf("collector: listen address %q: unknown scheme %q", s, scheme)
@@ -134,7 +175,17 @@ func (c *Collector) Listen() error {
 		return nil
 	}
 	for _, l := range c.cfg.Listen {
-		_, addr, _ := parseListen(l)
+		scheme, addr, _ := parseListen(l)
+		if scheme != "udp" {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				c.closeLocked()
+				return fmt.Errorf("collector: %w", err)
+			}
+			c.streams = append(c.streams, &streamListener{ln: ln, tls: scheme == "tls"})
+			c.addrs = append(c.addrs, ln.Addr())
+			continue
+		}
 		for i := 0; i < c.cfg.Sockets; i++ {
 			conn, err := c.listenUDP(addr)
 			if err != nil {
@@ -146,6 +197,7 @@ func (c *Collector) Listen() error {
 				addr = conn.LocalAddr().String()
 			}
 			c.udp = append(c.udp, conn)
+			c.addrs = append(c.addrs, conn.LocalAddr())
 		}
 	}
 	c.opened = true
@@ -179,18 +231,19 @@ func (c *Collector) closeLocked() {
 	for _, u := range c.udp {
 		u.Close()
 	}
-	c.udp = nil
+	for _, s := range c.streams {
+		s.ln.Close()
+	}
+	c.udp, c.streams, c.addrs = nil, nil, nil
 }
 
-// Addrs returns the addresses the collector listens on, one per socket, after Listen.
+// Addrs returns the addresses the collector listens on, after Listen: one per UDP socket
+// (*net.UDPAddr) and one per TCP or TLS listener (*net.TCPAddr), in the order of
+// Config.Listen.
 func (c *Collector) Addrs() []net.Addr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []net.Addr
-	for _, u := range c.udp {
-		out = append(out, u.LocalAddr())
-	}
-	return out
+	return append([]net.Addr(nil), c.addrs...)
 }
 
 // Serve receives and decodes until ctx is done, then keeps reading for up to DrainTimeout
@@ -201,16 +254,19 @@ func (c *Collector) Serve(ctx context.Context) error {
 		return err
 	}
 	c.mu.Lock()
-	conns := c.udp
+	conns, streams := c.udp, c.streams
 	c.mu.Unlock()
 	c.log.Info("collector listening", "addrs", c.Addrs())
 
-	errs := make(chan error, len(conns))
+	errs := make(chan error, len(conns)+len(streams))
 	for _, conn := range conns {
 		go func() { errs <- c.readUDP(ctx, conn) }()
 	}
+	for _, s := range streams {
+		go func() { errs <- c.accept(ctx, s) }()
+	}
 	var first error
-	for range conns {
+	for range len(conns) + len(streams) {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}
@@ -229,7 +285,7 @@ func (c *Collector) readUDP(ctx context.Context, conn *net.UDPConn) error {
 		conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	})
 	defer stop()
-	d := newDecoder(c.templates)
+	d := newDecoder(c.templates, c.seqs)
 	buf := make([]byte, 65535)
 	var drainUntil time.Time
 	for {
@@ -263,15 +319,24 @@ func (c *Collector) datagram(d *decoder, msg []byte, from netip.AddrPort, now ti
 	if c.cfg.Raw != nil {
 		c.cfg.Raw(from, msg)
 	}
+	c.deliver(msg, from, d.decode(msg, from, flow.TimeOf(now)), now)
+}
+
+// deliver counts a decoded datagram or stream message and hands its records to the
+// Handler.
+func (c *Collector) deliver(msg []byte, from netip.AddrPort, res result, now time.Time) {
 	c.reg.datagrams.Add(1)
 	c.reg.bytes.Add(uint64(len(msg)))
-	res := d.decode(msg, from, flow.TimeOf(now))
 	s := c.reg.get(exporterKey{from.Addr(), res.proto, res.domain})
 	if s != nil {
 		s.datagrams.Add(1)
 		s.lastSeen.Store(now.UnixNano())
 		if !res.fullErr {
 			s.account(res.seq)
+		}
+		if res.seqDelta {
+			s.lostRecords.Add(res.lost)
+			s.reordered.Add(res.reordered)
 		}
 		if res.held > 0 {
 			s.templateMisses.Add(uint64(res.held))

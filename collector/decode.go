@@ -1,10 +1,12 @@
 package collector
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 
 	"github.com/flowkit/flow"
+	"github.com/flowkit/flow/ipfix"
 	"github.com/flowkit/flow/netflow5"
 	"github.com/flowkit/flow/netflow9"
 	"github.com/flowkit/flow/sflow"
@@ -16,25 +18,33 @@ import (
 type decoder struct {
 	v5   netflow5.Parser
 	v9   netflow9.Parser
+	ipfx ipfix.Parser
 	sf   sflow.Parser
 	recs []flow.Record
+	rev  flow.Record // the reverse direction of a biflow, before it is appended
 }
 
-func newDecoder(templates *template.Cache) *decoder {
+func newDecoder(templates *template.Cache, seqs *ipfix.Sequences) *decoder {
 	d := &decoder{recs: make([]flow.Record, 0, 64)}
 	d.v9.Cache = templates
+	d.ipfx.Cache, d.ipfx.Sequences = templates, seqs
 	return d
 }
 
 // result is what one datagram yielded.
 type result struct {
-	proto   flow.Protocol
-	domain  uint32
-	seq     sequence
-	recs    []flow.Record // the decoder's buffer: valid until the next decode
-	held    int           // data sets held for a template not yet known
-	err     error         // a failure, after which records may still have been decoded
-	fullErr bool          // err rejected the whole datagram
+	proto  flow.Protocol
+	domain uint32
+	seq    sequence
+	recs   []flow.Record // the decoder's buffer: valid until the next decode
+	held   int           // data sets held for a template not yet known
+	// IPFIX counts sequence numbers per transport session, in the parser: what this
+	// message changed of its figures (lost can go down, when a late message fills a gap).
+	seqDelta  bool
+	lost      int64
+	reordered uint64
+	err       error // a failure, after which records may still have been decoded
+	fullErr   bool  // err rejected the whole datagram
 }
 
 // decode decodes one datagram from an exporter, received at now.
@@ -64,6 +74,8 @@ func (d *decoder) decode(msg []byte, from netip.AddrPort, now flow.Time) result 
 		res.err, res.held = d.v9.Err(), d.v9.Held()
 		res.domain = h.SourceID
 		res.seq = sequence{valid: true, seq: h.Sequence, count: 1}
+	case flow.IPFIX:
+		d.ipfix(msg, template.Session{Exporter: from, Protocol: flow.IPFIX}, &res)
 	case flow.SFlow:
 		h, err := d.sf.Start(msg)
 		if err != nil {
@@ -89,4 +101,47 @@ func (d *decoder) decode(msg []byte, from netip.AddrPort, now flow.Time) result 
 	}
 	res.recs = d.recs
 	return res
+}
+
+// decodeStream decodes one message of an IPFIX stream session (a TCP or TLS connection),
+// framed by an ipfix.Reader.
+func (d *decoder) decodeStream(msg []byte, s template.Session) result {
+	res := result{proto: flow.IPFIX}
+	d.recs = d.recs[:0]
+	d.ipfix(msg, s, &res)
+	res.recs = d.recs
+	return res
+}
+
+// ipfix decodes an IPFIX message of session s into d.recs: a biflow (RFC 5103) as two
+// records, forward then reverse (when the reverse direction counted anything), as the
+// exporter's flow cache hands them to NetFlow v9.
+func (d *decoder) ipfix(msg []byte, s template.Session, res *result) {
+	// The parser keeps the sequence figures of each session and domain; what this message
+	// changed of them is the difference with what they were before it.
+	var before ipfix.SequenceInfo
+	if len(msg) >= ipfix.HeaderLen {
+		before, _ = d.ipfx.Sequences.Get(ipfix.SequenceKey{Session: s, Domain: binary.BigEndian.Uint32(msg[12:])})
+	}
+	h, err := d.ipfx.StartSession(msg, s)
+	res.domain = h.Domain
+	if err != nil {
+		res.err, res.fullErr = err, true
+		return
+	}
+	for d.ipfx.Next() {
+		if d.ipfx.Options() {
+			continue // already applied to the cache: sampling rates, interface names
+		}
+		d.recs = append(d.recs, flow.Record{})
+		d.ipfx.Flow(&d.recs[len(d.recs)-1])
+		if d.ipfx.Reverse(&d.rev) {
+			d.recs = append(d.recs, d.rev)
+		}
+	}
+	res.err, res.held = d.ipfx.Err(), d.ipfx.Held()
+	if after, ok := d.ipfx.Sequence(); ok {
+		res.seqDelta = true
+		res.lost, res.reordered = after.Lost-before.Lost, after.Reordered-before.Reordered
+	}
 }

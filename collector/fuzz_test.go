@@ -32,6 +32,7 @@ func FuzzCollectorDecode(f *testing.F) {
 	}
 	tpl, data := corpus.Datagrams(f, "goflow2/TestDecodeNetFlowV9_template.dat")[0], corpus.Datagrams(f, "goflow2/TestDecodeNetFlowV9_data.dat")[0]
 	f.Add(bytes.Join([][]byte{tpl, data}, fuzzSep))
+	f.Add(bytes.Join(ipfixMessages(2, 3), fuzzSep))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkCollector(t, bytes.Split(b, fuzzSep))
 	})
@@ -66,7 +67,7 @@ func checkCollector(t *testing.T, msgs [][]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDecoder(c.templates)
+	d := newDecoder(c.templates, c.seqs)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var bytesIn uint64
 	for i, msg := range msgs {
@@ -106,6 +107,9 @@ func checkCollector(t *testing.T, msgs [][]byte) {
 		if res.err != nil || len(res.recs) != good.recs {
 			t.Fatalf("%s after this input: %d records, %v", good.name, len(res.recs), res.err)
 		}
+	}
+	if res := d.decode(ipfixMessages(1, 3)[0], from, flow.TimeOf(now)); res.err != nil || len(res.recs) != 3 {
+		t.Fatalf("IPFIX after this input: %d records, %v", len(res.recs), res.err)
 	}
 }
 

@@ -44,6 +44,9 @@ type ExporterStats struct {
 	// LostRecords (NetFlow v5, IPFIX) and LostPackets (NetFlow v9, sFlow) count what the
 	// exporter's sequence numbers say never arrived: the protocols number records and
 	// datagrams respectively. Reordered counts datagrams whose sequence number went back.
+	// IPFIX numbers records per transport session and domain (each UDP source port, each
+	// TCP connection), as the ipfix package counts them: there a late message takes its
+	// records back off LostRecords.
 	LostRecords uint64 `json:"lost_records"`
 	LostPackets uint64 `json:"lost_packets"`
 	Reordered   uint64 `json:"reordered"`
@@ -57,7 +60,32 @@ type Stats struct {
 	Records   uint64          `json:"records"`
 	Bytes     uint64          `json:"bytes"`
 	Errors    Errors          `json:"errors"`
+	Streams   StreamStats     `json:"streams"`
 	Exporters []ExporterStats `json:"exporters"`
+}
+
+// StreamStats count the IPFIX stream sessions (TCP and TLS connections).
+type StreamStats struct {
+	Open     uint64 `json:"open"`     // connections open now
+	Accepted uint64 `json:"accepted"` // connections served, since the start
+	// Refused counts connections closed at once because MaxConnections were open.
+	Refused uint64 `json:"refused"`
+	// Handshakes counts TLS handshakes that failed (or took longer than HandshakeTimeout).
+	Handshakes uint64 `json:"handshake_failures"`
+	// Broken counts connections closed for what they sent: a stream that lost its framing
+	// (not IPFIX, a length shorter than a header, cut inside a message) or a template
+	// redefined without a withdrawal (RFC 7011 section 8.1 asks for a reset).
+	Broken uint64 `json:"broken"`
+	// Idle counts connections closed because nothing came for IdleTimeout.
+	Idle uint64 `json:"idle"`
+}
+
+type streamCounters struct {
+	open, accepted, refused, handshakes, broken, idle atomic.Uint64
+}
+
+func (c *streamCounters) snapshot() StreamStats {
+	return StreamStats{c.open.Load(), c.accepted.Load(), c.refused.Load(), c.handshakes.Load(), c.broken.Load(), c.idle.Load()}
 }
 
 type exporterKey struct {
@@ -74,7 +102,7 @@ type exporterState struct {
 	records        atomic.Uint64
 	templateMisses atomic.Uint64
 	errs           errorCounters
-	lostRecords    atomic.Uint64
+	lostRecords    atomic.Int64 // IPFIX takes back records that arrive late
 	lostPackets    atomic.Uint64
 	reordered      atomic.Uint64
 	lastSeen       atomic.Int64
@@ -131,7 +159,7 @@ func (s *exporterState) account(q sequence) {
 		switch d := int32(q.seq - s.nextSeq); {
 		case d > 0:
 			if q.records {
-				s.lostRecords.Add(uint64(d))
+				s.lostRecords.Add(int64(d))
 			} else {
 				s.lostPackets.Add(uint64(d))
 			}
@@ -152,7 +180,7 @@ func (s *exporterState) snapshot() ExporterStats {
 	return ExporterStats{
 		Exporter: s.key.addr, Protocol: s.key.proto, Domain: s.key.domain,
 		Datagrams: s.datagrams.Load(), Records: s.records.Load(), TemplateMisses: s.templateMisses.Load(),
-		Errors: s.errs.snapshot(), LostRecords: s.lostRecords.Load(), LostPackets: s.lostPackets.Load(),
+		Errors: s.errs.snapshot(), LostRecords: uint64(max(0, s.lostRecords.Load())), LostPackets: s.lostPackets.Load(),
 		Reordered: s.reordered.Load(), LastSeen: last,
 	}
 }
@@ -170,6 +198,7 @@ type registry struct {
 	records   atomic.Uint64
 	bytes     atomic.Uint64
 	errs      errorCounters
+	streams   streamCounters
 }
 
 func newRegistry(max int) *registry {
@@ -193,7 +222,8 @@ func (r *registry) get(k exporterKey) *exporterState {
 }
 
 func (r *registry) snapshot() Stats {
-	st := Stats{Datagrams: r.datagrams.Load(), Records: r.records.Load(), Bytes: r.bytes.Load(), Errors: r.errs.snapshot()}
+	st := Stats{Datagrams: r.datagrams.Load(), Records: r.records.Load(), Bytes: r.bytes.Load(), Errors: r.errs.snapshot(),
+		Streams: r.streams.snapshot()}
 	r.mu.RLock()
 	for _, s := range r.exporters {
 		st.Exporters = append(st.Exporters, s.snapshot())

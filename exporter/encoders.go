@@ -16,9 +16,10 @@ type encoder interface {
 	count() int // records in the open message
 }
 
-// greeter is an encoder whose templates must open every stream connection.
+// greeter is an encoder whose templates must open every stream connection, which go
+// before next (nil: none yet).
 type greeter interface {
-	templates(now time.Time) []byte
+	templates(now time.Time, next []byte) []byte
 }
 
 // booter is an encoder whose messages count time in sysUptime from a boot time (NetFlow

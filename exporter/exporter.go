@@ -212,15 +212,19 @@ func (e *Exporter) dial(d Destination) (transport, error) {
 	return nil, fmt.Errorf("exporter: unknown transport %q", d.Transport)
 }
 
-// greeting returns what a new stream connection must carry first: the templates.
-func (e *Exporter) greeting() []byte {
+// greeting returns what a new stream connection must carry first: the templates. next
+// returns the message the connection sends after them (nil: none yet).
+func (e *Exporter) greeting(next func() []byte) []byte {
 	g, ok := e.enc.(greeter)
 	if !ok {
 		return nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return g.templates(time.Unix(0, int64(e.now)))
+	// Messages queued before the connection was made were numbered before the greeting,
+	// and go out after it; next is looked at under e.mu, after the greeting is built, so
+	// that no message can be queued in between.
+	return g.templates(time.Unix(0, int64(e.now)), next())
 }
 
 // Packet meters one captured frame (starting with its Ethernet header) seen at t on the

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/flowkit/flow"
@@ -26,4 +27,23 @@ func (e *ipfixEncoder) count() int                            { return e.b.Len()
 
 // templates is the greeting of a stream connection: IPFIX over TCP scopes templates to the
 // connection (RFC 7011 section 8), so a new one starts with every template.
-func (e *ipfixEncoder) templates(now time.Time) []byte { return e.b.Templates(nil, now) }
+//
+// The greeting's messages carry no data records, so their sequence number must be that of
+// the message after them: next, when messages built before the connection wait for it (a
+// collector would take them for reordered otherwise), else the Builder's.
+func (e *ipfixEncoder) templates(now time.Time, next []byte) []byte {
+	g := e.b.Templates(nil, now)
+	if len(next) < ipfix.HeaderLen || binary.BigEndian.Uint32(next[12:]) != e.b.Domain {
+		return g
+	}
+	seq := binary.BigEndian.Uint32(next[8:])
+	for m := g; len(m) >= ipfix.HeaderLen; {
+		binary.BigEndian.PutUint32(m[8:], seq)
+		l := int(binary.BigEndian.Uint16(m[2:]))
+		if l < ipfix.HeaderLen || l > len(m) {
+			break
+		}
+		m = m[l:]
+	}
+	return g
+}

@@ -195,10 +195,14 @@ func TestIPFIXOverTCPGreeting(t *testing.T) {
 		if f := d.Flows[len(d.Flows)-1]; f.Domain != 3 || f.SamplingInterval != 4 || !f.DstAddr.Is6() {
 			t.Errorf("connection %d: record %+v", conn, f)
 		}
+		if st := e.Stats(); conn == 1 && st.Destinations[0].Reconnects != 1 {
+			// Checked before this close, which the exporter notices too, and reconnects.
+			t.Errorf("stats %+v", st.Destinations[0])
+		}
 		c.Close()
 		if conn == 0 {
-			// The exporter notices the closed connection when a write fails: keep sending
-			// until it has reconnected.
+			// The exporter notices the closed connection by reading its end, or when a
+			// write fails: keep sending, so that either way it reconnects.
 			stop := make(chan struct{})
 			go func() {
 				for {
@@ -212,8 +216,5 @@ func TestIPFIXOverTCPGreeting(t *testing.T) {
 			}()
 			defer close(stop)
 		}
-	}
-	if st := e.Stats(); st.Destinations[0].Reconnects != 1 {
-		t.Errorf("stats %+v", st.Destinations[0])
 	}
 }

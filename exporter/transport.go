@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -100,7 +101,7 @@ func (u *udpTransport) stats() TransportStats  { return u.c.snapshot(u.dest) }
 type streamTransport struct {
 	dest     string
 	tls      *tls.Config
-	greeting func() []byte
+	greeting func(next func() []byte) []byte
 	log      *slog.Logger
 	c        counters
 
@@ -115,7 +116,7 @@ type streamTransport struct {
 	addrs   atomic.Pointer[[2]netip.AddrPort] // local, remote of the current connection
 }
 
-func newStream(d Destination, limit int, greeting func() []byte, log *slog.Logger) *streamTransport {
+func newStream(d Destination, limit int, greeting func(next func() []byte) []byte, log *slog.Logger) *streamTransport {
 	s := &streamTransport{dest: d.Address, greeting: greeting, limit: limit, log: log,
 		done: make(chan struct{}), abandon: make(chan struct{})}
 	if d.Transport == "tls" {
@@ -172,9 +173,7 @@ func (s *streamTransport) run() {
 		la, _ := netip.ParseAddrPort(conn.LocalAddr().String())
 		ra, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
 		s.addrs.Store(&[2]netip.AddrPort{la, ra})
-		reconnect := s.write(conn)
-		conn.Close()
-		if !reconnect {
+		if !s.write(conn) {
 			return
 		}
 	}
@@ -189,21 +188,46 @@ func (s *streamTransport) dial() (net.Conn, error) {
 }
 
 // write sends the greeting, then queued messages. It returns true when the connection
-// failed (reconnect), false when the transport is closing and its queue is empty.
+// failed or the collector closed it (reconnect), false when the transport is closing and
+// its queue is empty. It closes conn.
 func (s *streamTransport) write(conn net.Conn) (reconnect bool) {
-	if g := s.greeting(); len(g) > 0 {
+	// A collector sends nothing on an IPFIX session: what the connection delivers is its
+	// end. A collector going down half-closes (FIN, or TLS close_notify) and reads on
+	// until we close; stopping at once keeps every message we still hold for the next
+	// connection, where writing into a socket the collector no longer reads would lose
+	// the first one silently (the write succeeds, the reset comes after).
+	var peerGone atomic.Bool
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		io.Copy(io.Discard, conn)
+		peerGone.Store(true)
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	}()
+	defer func() {
+		conn.Close()
+		<-watched
+	}()
+	if g := s.greeting(s.head); len(g) > 0 {
 		if err := s.writeMsg(conn, g); err != nil {
 			return true
 		}
 	}
 	for {
 		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closing {
+		for len(s.queue) == 0 && !s.closing && !peerGone.Load() {
 			s.cond.Wait()
 		}
-		if len(s.queue) == 0 { // closing, nothing left (or abandoned)
+		if len(s.queue) == 0 && s.closing { // nothing left (or abandoned)
 			s.mu.Unlock()
 			return false
+		}
+		if peerGone.Load() {
+			s.mu.Unlock()
+			s.log.Debug("exporter: the collector closed the connection", "destination", s.dest)
+			return true
 		}
 		msg := s.queue[0]
 		s.mu.Unlock()
@@ -219,6 +243,16 @@ func (s *streamTransport) write(conn net.Conn) (reconnect bool) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// head returns the message that goes out next, or nil.
+func (s *streamTransport) head() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return nil
+	}
+	return s.queue[0]
 }
 
 func (s *streamTransport) writeMsg(conn net.Conn, msg []byte) error {

@@ -11,19 +11,20 @@ import (
 	"github.com/flowkit/flow/exporter"
 	"github.com/flowkit/flow/flowcache"
 	"github.com/flowkit/flow/internal/trafficgen"
+	"github.com/flowkit/flow/ipfix"
 	"github.com/flowkit/flow/netflow5"
 	"github.com/flowkit/flow/netflow9"
 	"github.com/flowkit/flow/sflow"
 )
 
 // ourExports lists what the exporter sends, for every test that reads it with a tool.
-// IPFIX joins with {flow.IPFIX, 0.2} when the exporter speaks it.
 var ourExports = []struct {
 	proto flow.Protocol
 	ipv6  float64 // share of IPv6 conversations: none for v5, which cannot carry them
 }{
 	{flow.NetFlow5, 0},
 	{flow.NetFlow9, 0.2},
+	{flow.IPFIX, 0.2},
 	{flow.SFlow, 0.2},
 }
 
@@ -114,6 +115,7 @@ func (ex *export) ours(t *testing.T) []flow.Record {
 	var recs []flow.Record
 	var v5 netflow5.Parser
 	var v9 netflow9.Parser
+	var ipfx ipfix.Parser
 	var sf sflow.Parser
 	for i, d := range ex.datagrams {
 		var err error
@@ -126,6 +128,11 @@ func (ex *export) ours(t *testing.T) []flow.Record {
 			if _, err = v9.Start(d, from); err == nil {
 				recs = v9.AppendFlows(recs)
 				err = v9.Err()
+			}
+		case flow.IPFIX:
+			if _, err = ipfx.Start(d, from); err == nil {
+				recs = ipfx.AppendFlows(recs) // the exports are not biflows
+				err = ipfx.Err()
 			}
 		case flow.SFlow:
 			if _, err = sf.Start(d); err == nil {

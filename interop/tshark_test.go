@@ -184,26 +184,39 @@ func addr(t *testing.T, n *pdmlNode, names ...string) netip.Addr {
 func tsharkRecords(t *testing.T, tshark, pcap string, proto flow.Protocol) []view {
 	t.Helper()
 	var out []view
+	var sysInit int64 // IPFIX: the exporter's systemInitTimeMilliseconds, once an options record said it
 	for _, pkt := range tsharkPackets(t, tshark, pcap, proto) {
 		switch proto {
 		case flow.SFlow:
 			out = append(out, tsharkSFlow(t, pkt.find("sflow"))...)
 		default:
-			out = append(out, tsharkNetFlow(t, pkt.find("cflow"))...)
+			out = append(out, tsharkNetFlow(t, pkt.find("cflow"), &sysInit)...)
 		}
 	}
 	return out
 }
 
-// tsharkNetFlow reads the data records of one NetFlow datagram. Times are absolute:
-// the header's export time less the record's age in sysUptime milliseconds (modulo
-// 2^32, RFC 3954 §5.1 and the v5 layout), or the record's absolute time fields.
-func tsharkNetFlow(t *testing.T, cf *pdmlNode) []view {
+// tsharkNetFlow reads the data records of one NetFlow or IPFIX datagram. Times are
+// absolute: the header's export time less the record's age in sysUptime milliseconds
+// (modulo 2^32, RFC 3954 §5.1 and the v5 layout), or the record's absolute time fields,
+// or for IPFIX uptimes (flowStartSysUpTime) counted from *sysInit, the
+// systemInitTimeMilliseconds of an options record, in this datagram or an earlier one.
+func tsharkNetFlow(t *testing.T, cf *pdmlNode, sysInit *int64) []view {
 	t.Helper()
 	if cf == nil {
 		t.Fatal("a datagram tshark did not dissect as NetFlow")
 	}
-	uptime := binary.BigEndian.Uint32(raw(t, cf, "cflow.sysuptime"))
+	// IPFIX headers have no sysUptime: records carry absolute times, or uptimes from
+	// the exporter's init time.
+	var uptime uint32
+	b := raw(t, cf, "cflow.sysuptime")
+	ipfix := b == nil
+	if !ipfix {
+		uptime = binary.BigEndian.Uint32(b)
+	}
+	if b := raw(t, cf, "cflow.sys_init_time"); len(b) == 8 {
+		*sysInit = int64(binary.BigEndian.Uint64(b))
+	}
 	export := int64(num(t, cf, "cflow.unix_secs"))*1e9 + int64(num(t, cf, "cflow.unix_nsecs"))
 	var out []view
 	var walk func(n *pdmlNode)
@@ -237,7 +250,12 @@ func tsharkNetFlow(t *testing.T, cf *pdmlNode) []view {
 		// tshark tells uptimes from absolute times by the value being non-zero: a flow
 		// that started in the exporter's first millisecond (uptime 0, valid) comes out
 		// as cflow.abstimestart, 1970-01-01. Four zero bytes there are that uptime.
-		ago := func(b []byte) int64 { return (export - int64(uptime-binary.BigEndian.Uint32(b))*1e6) / 1e6 }
+		ago := func(b []byte) int64 {
+			if ipfix {
+				return *sysInit + int64(binary.BigEndian.Uint32(b))
+			}
+			return (export - int64(uptime-binary.BigEndian.Uint32(b))*1e6) / 1e6
+		}
 		if b := raw(t, n, "cflow.timestart"); b != nil {
 			v.Start = ago(b)
 		} else if f := n.find("cflow.abstimestart"); f != nil && f.Value == "00000000" {

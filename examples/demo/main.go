@@ -2,12 +2,13 @@
 //
 // It replays the capture shipped in data/traffic.pcap (synthetic traffic: TCP connections,
 // DNS exchanges, UDP streams, ICMP, a share of IPv6 and VLANs) through an exporter — the
-// flow cache meters the packets into flows, which are encoded and sent by UDP to
-// 127.0.0.1 — and a collector listening there decodes them. It prints the top talkers the
-// collector saw, checks that every packet and byte of the capture arrived, and exits 0
-// when they did.
+// flow cache meters the packets into flows, which are encoded as IPFIX and sent by UDP (or
+// TCP) to 127.0.0.1 — and a collector listening there decodes them. It prints the top
+// talkers the collector saw, checks that every packet and byte of the capture arrived, and
+// exits 0 when they did.
 //
-//	go run ./examples/demo                   # IPFIX, the top talkers
+//	go run ./examples/demo                   # IPFIX over UDP, the top talkers
+//	go run ./examples/demo -transport tcp    # IPFIX over TCP
 //	go run ./examples/demo -proto netflow9   # or netflow5, sflow (1:10 sampling)
 //	go run ./examples/demo -json             # every record as a JSON line
 package main
@@ -47,11 +48,12 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	proto := fs.String("proto", "netflow9", "export `protocol`: netflow9, netflow5, sflow (ipfix with the IPFIX codec)")
+	proto := fs.String("proto", "ipfix", "export `protocol`: ipfix, netflow9, netflow5 or sflow")
+	transport := fs.String("transport", "udp", "`transport` from the exporter to the collector: udp, or tcp (IPFIX only)")
 	asJSON := fs.Bool("json", false, "print every record the collector decoded as a JSON line")
 	top := fs.Int("top", 10, "how many talkers to list")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: demo [-proto P] [-json]\n\nReplays the shipped capture through an exporter to a collector on 127.0.0.1 and prints what it decoded.\n\n")
+		fmt.Fprintf(stderr, "Usage: demo [-proto P] [-transport udp|tcp] [-json]\n\nReplays the shipped capture through an exporter to a collector on 127.0.0.1 and prints what it decoded.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -62,7 +64,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "demo: unknown protocol %q\n", *proto)
 		return 2
 	}
-	if err := demo(p, *asJSON, *top, stdout); err != nil {
+	if *transport != "udp" && (*transport != "tcp" || p != flow.IPFIX) {
+		fmt.Fprintf(stderr, "demo: transport %q: udp, or tcp for IPFIX\n", *transport)
+		return 2
+	}
+	if err := demo(p, *transport, *asJSON, *top, stdout); err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return 1
 	}
@@ -77,7 +83,7 @@ type talker struct {
 	packets, bytes uint64
 }
 
-func demo(p flow.Protocol, asJSON bool, top int, stdout io.Writer) error {
+func demo(p flow.Protocol, transport string, asJSON bool, top int, stdout io.Writer) error {
 	log := slog.New(slog.DiscardHandler)
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
@@ -89,7 +95,7 @@ func demo(p flow.Protocol, asJSON bool, top int, stdout io.Writer) error {
 	var packets, octets uint64
 	var line []byte
 	col, err := collector.New(collector.Config{
-		Listen: []string{"udp://127.0.0.1:0"}, ReadBuffer: 4 << 20, Logger: log,
+		Listen: []string{transport + "://127.0.0.1:0"}, ReadBuffer: 4 << 20, Logger: log,
 		Handler: func(recs []flow.Record) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -128,7 +134,7 @@ func demo(p flow.Protocol, asJSON bool, top int, stdout io.Writer) error {
 	// The exporter: the capture's packets go through the flow cache (or, for sFlow, are
 	// sampled) and out to the collector.
 	cfg := exporter.Config{
-		Protocol: p, Destinations: []exporter.Destination{{Address: addr.String()}}, Logger: log,
+		Protocol: p, Destinations: []exporter.Destination{{Address: addr.String(), Transport: transport}}, Logger: log,
 		Cache: flowcache.Config{InactiveTimeout: 2 * time.Second, ActiveTimeout: 5 * time.Second},
 	}
 	if p == flow.SFlow {
@@ -178,10 +184,14 @@ func demo(p flow.Protocol, asJSON bool, top int, stdout io.Writer) error {
 	if p == flow.SFlow {
 		what = "flow samples (1 packet in 10)"
 	}
-	fmt.Fprintf(out, "\nexporter: %d packets read, %d %s sent in %d %s datagrams to %s\n",
-		st.Packets, st.Records, what, st.Messages, p, addr)
-	fmt.Fprintf(out, "collector: %d records decoded from %d datagrams (%d lost, %d errors): %d packets, %d bytes, in %v\n",
-		records, cs.Datagrams, lost(cs), cs.Errors.Total(), packets, octets, elapsed.Round(time.Millisecond))
+	unit := "datagrams"
+	if transport == "tcp" {
+		unit = "messages"
+	}
+	fmt.Fprintf(out, "\nexporter: %d packets read, %d %s sent in %d %s %s to %s://%s\n",
+		st.Packets, st.Records, what, st.Messages, p, unit, transport, addr)
+	fmt.Fprintf(out, "collector: %d records decoded from %d %s (%d lost, %d errors): %d packets, %d bytes, in %v\n",
+		records, cs.Datagrams, unit, lost(cs), cs.Errors.Total(), packets, octets, elapsed.Round(time.Millisecond))
 	switch {
 	case uint64(records) != st.Records:
 		return fmt.Errorf("the collector decoded %d of the %d records sent", records, st.Records)

@@ -3,19 +3,26 @@
 //
 //	flowcollect -listen udp://127.0.0.1:2055
 //	flowcollect -listen udp://0.0.0.0:2055 -listen udp://0.0.0.0:6343 -sockets 4 -debug-addr 127.0.0.1:8080
+//	flowcollect -listen udp://0.0.0.0:4739 -listen tcp://0.0.0.0:4739
+//	flowcollect -listen tls://0.0.0.0:4740 -cert collector.pem -key collector.key -client-ca exporters.pem
 //
-// NetFlow v5, NetFlow v9, IPFIX and sFlow arrive on any listener: each datagram's version
-// field tells which. With -debug-addr, /debug/vars serves the counters (expvar).
+// NetFlow v5, NetFlow v9, IPFIX and sFlow arrive on any UDP listener: each datagram's
+// version field tells which. TCP and TLS listeners take IPFIX streams, a transport session
+// per connection. With -debug-addr, /debug/vars serves the counters (expvar).
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -45,13 +52,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	fs := flag.NewFlagSet("flowcollect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var listen repeated
-	fs.Var(&listen, "listen", "receive on `scheme://host:port` (udp://; repeatable; default udp://127.0.0.1:2055)")
+	fs.Var(&listen, "listen", "receive on `scheme://host:port`: udp://, or tcp:// and tls:// for IPFIX (repeatable; default udp://127.0.0.1:2055)")
+	certFile := fs.String("cert", "", "with tls://, the collector's certificate chain, PEM `file`")
+	keyFile := fs.String("key", "", "with tls://, the certificate's private key, PEM `file`")
+	clientCA := fs.String("client-ca", "", "with tls://, admit only exporters with a certificate signed by a CA in this PEM `file`")
+	maxConns := fs.Int("max-conns", 1000, "TCP and TLS connections open at once")
 	sockets := fs.Int("sockets", 1, "UDP sockets per address (SO_REUSEPORT), each read by its own goroutine")
 	rcvbuf := fs.Int("rcvbuf", 4<<20, "UDP receive buffer in `bytes`")
 	debugAddr := fs.String("debug-addr", "", "serve /debug/vars (expvar counters) on this `address`")
 	quiet := fs.Bool("q", false, "print no records, only the statistics")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: flowcollect [-listen udp://HOST:PORT ...] [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: flowcollect [-listen udp://HOST:PORT | tcp://HOST:PORT | tls://HOST:PORT ...] [-cert FILE -key FILE] [flags]\n\n"+
 			"Receives NetFlow v5/v9, IPFIX and sFlow and prints one JSON line per flow record.\n\n")
 		fs.PrintDefaults()
 	}
@@ -80,8 +91,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 			out.Write(line)
 		}
 	}
+	tlsConfig, err := serverTLS(listen, *certFile, *keyFile, *clientCA)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowcollect: %v\n", err)
+		return 2
+	}
 	c, err := collector.New(collector.Config{
 		Listen: listen, Sockets: *sockets, ReadBuffer: *rcvbuf, Handler: handler,
+		TLS: tlsConfig, MaxConnections: *maxConns,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -92,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		fmt.Fprintf(stderr, "flowcollect: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "flowcollect: listening on %v\n", c.Addrs())
+	fmt.Fprintf(stderr, "flowcollect: listening on %s\n", endpoints(listen, c.Addrs(), *sockets))
 	if *debugAddr != "" {
 		c.Publish("flowcollect")
 		go func() {
@@ -146,4 +163,54 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		return 1
 	}
 	return 0
+}
+
+// serverTLS loads the certificate for tls:// listeners, and the CAs exporters' certificates
+// must come from when clientCA is set. It returns nil when no tls:// address is listed.
+func serverTLS(listen []string, certFile, keyFile, clientCA string) (*tls.Config, error) {
+	needed := false
+	for _, l := range listen {
+		needed = needed || strings.HasPrefix(l, "tls://")
+	}
+	if !needed {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("tls:// needs -cert and -key")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCA != "" {
+		pem, err := os.ReadFile(clientCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificate", clientCA)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// endpoints names what the collector listens on, scheme and port (port 0 resolved).
+func endpoints(listen []string, addrs []net.Addr, sockets int) string {
+	var out []string
+	i := 0
+	for _, l := range listen {
+		scheme, _, _ := strings.Cut(l, "://")
+		if i < len(addrs) {
+			out = append(out, scheme+"://"+addrs[i].String())
+		}
+		if scheme == "udp" {
+			i += sockets
+		} else {
+			i++
+		}
+	}
+	return strings.Join(out, " ")
 }

@@ -1,20 +1,24 @@
 // Command flowdump decodes flow exports and prints one JSON line per flow record.
 //
-// It reads a capture file, raw datagram files (several back to back, as in a file of IPFIX
-// messages), or a live UDP socket, tells the protocol of each datagram from its version
-// field, and prints every record with the keys of flow.Record.AppendJSON. IPFIX biflows
-// print as two records, forward then reverse. sFlow flow samples print as records (one per sampled packet);
-// with -counters, sFlow counter records print too, one line each.
+// It reads a capture file, an IPFIX file (RFC 5655), raw datagram files (several back to
+// back), a live UDP socket, or IPFIX streams on a TCP port; it tells the protocol of each
+// datagram from its version field, and prints every record with the keys of
+// flow.Record.AppendJSON. IPFIX biflows print as two records, forward then reverse. sFlow
+// flow samples print as records (one per sampled packet); with -counters, sFlow counter
+// records print too, one line each.
 //
 //	flowdump -r exports.pcap
+//	flowdump -r exports.ipfix              # an IPFIX file: messages back to back
 //	flowdump -raw netflow5.dat
 //	flowdump -listen 127.0.0.1:2055
+//	flowdump -listen tcp://127.0.0.1:4739  # IPFIX over TCP, a session per connection
 //	flowdump -listen 127.0.0.1:6343 -counters -decap
 package main
 
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -23,6 +27,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/internal/capture"
@@ -31,6 +37,7 @@ import (
 	"github.com/flowkit/flow/netflow9"
 	"github.com/flowkit/flow/packet"
 	"github.com/flowkit/flow/sflow"
+	"github.com/flowkit/flow/template"
 )
 
 func main() {
@@ -42,14 +49,14 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("flowdump", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	pcapFile := fs.String("r", "", "read datagrams from a pcap or pcapng `file`")
+	pcapFile := fs.String("r", "", "read datagrams from a pcap or pcapng `file`, or messages from an IPFIX file (RFC 5655)")
 	rawFile := fs.String("raw", "", "read a `file` of one or several raw datagrams back to back")
-	listen := fs.String("listen", "", "listen for datagrams on a UDP `address`, e.g. 127.0.0.1:2055")
-	count := fs.Int("c", 0, "with -listen, exit after this many datagrams (0: until interrupted)")
+	listen := fs.String("listen", "", "listen for datagrams on a UDP `address`, e.g. 127.0.0.1:2055, or for IPFIX streams on tcp://host:port")
+	count := fs.Int("c", 0, "with -listen, exit after this many datagrams or messages (0: until interrupted)")
 	counters := fs.Bool("counters", false, "also print sFlow counter records, one JSON line each")
 	decap := fs.Bool("decap", false, "report tunnelled sFlow samples (VXLAN, Geneve, GRE, IP in IP) by their inner packet")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: flowdump (-r FILE | -raw FILE | -listen ADDR) [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: flowdump (-r FILE | -raw FILE | -listen [udp://|tcp://]ADDR) [flags]\n\n"+
 			"Decodes NetFlow v5, NetFlow v9, IPFIX and sFlow v5 exports and prints one JSON line per flow record.\n\n")
 		fs.PrintDefaults()
 	}
@@ -76,11 +83,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch {
 	case *pcapFile != "":
-		err = d.pcap(*pcapFile)
+		err = d.file(*pcapFile)
 	case *rawFile != "":
 		err = d.raw(*rawFile)
+	case strings.HasPrefix(*listen, "tcp://"):
+		err = d.listenTCP(ctx, strings.TrimPrefix(*listen, "tcp://"), *count)
 	default:
-		err = d.listen(ctx, *listen, *count, out)
+		err = d.listen(ctx, strings.TrimPrefix(*listen, "udp://"), *count, out)
 	}
 	out.Flush()
 	fmt.Fprintf(stderr, "flowdump: %d datagrams, %d records, %d errors\n", d.datagrams, d.records, d.errors)
@@ -109,6 +118,108 @@ type dumper struct {
 
 	datagrams, records, errors int
 	counterLines               int
+}
+
+// file reads an IPFIX file, which begins with a message header (version 10), or else a
+// pcap or pcapng capture.
+func (d *dumper) file(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	if head, _ := br.Peek(2); len(head) == 2 && binary.BigEndian.Uint16(head) == ipfix.Version {
+		// A file is one transport session, as a TCP connection is (RFC 5655): templates
+		// hold until withdrawn, whatever the export times say.
+		return d.stream(br, template.Session{Stream: true})
+	}
+	return d.pcap(path)
+}
+
+// stream reads IPFIX messages from r, the messages of one stream session, until its end.
+func (d *dumper) stream(r io.Reader, s template.Session) error {
+	defer d.ipfx.EndSession(s)
+	ir := ipfix.NewReader(r)
+	for {
+		m, err := ir.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err // the framing is lost: nothing after can be read
+		}
+		d.streamMessage(m, s)
+	}
+}
+
+// streamMessage decodes and prints one message of an IPFIX stream session.
+func (d *dumper) streamMessage(m []byte, s template.Session) {
+	d.datagrams++
+	if _, err := d.ipfx.StartSession(m, s); err != nil {
+		d.fail(err)
+		return
+	}
+	d.ipfixRecords()
+}
+
+// listenTCP prints the IPFIX messages of every connection to addr (each a transport
+// session of its own, decoded one message at a time) until ctx ends or count messages
+// were read.
+func (d *dumper) listenTCP(ctx context.Context, addr string, count int) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.errs, "flowdump: listening on tcp://%s\n", ln.Addr())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	var mu sync.Mutex // one message at a time through the dumper
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer conn.Close()
+			stop := context.AfterFunc(ctx, func() { conn.Close() })
+			defer stop()
+			ra, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
+			s := template.Session{Exporter: netip.AddrPortFrom(ra.Addr().Unmap(), ra.Port()), Protocol: flow.IPFIX, Stream: true}
+			defer func() { mu.Lock(); d.ipfx.EndSession(s); mu.Unlock() }()
+			ir := ipfix.NewReader(conn)
+			for {
+				m, err := ir.Next()
+				if err != nil {
+					if err != io.EOF && ctx.Err() == nil {
+						mu.Lock()
+						d.fail(fmt.Errorf("connection from %s: %w", s.Exporter, err))
+						d.out.Flush()
+						mu.Unlock()
+					}
+					return
+				}
+				mu.Lock()
+				d.streamMessage(m, s)
+				d.out.Flush()
+				if count > 0 && d.datagrams >= count {
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 }
 
 func (d *dumper) pcap(path string) error {
@@ -228,6 +339,12 @@ func (d *dumper) ipfix(b []byte, exporter netip.AddrPort) (rest []byte) {
 		d.fail(err)
 		return nil
 	}
+	d.ipfixRecords()
+	return b[len(b)-d.ipfx.Trailing():]
+}
+
+// ipfixRecords prints the records of the message the IPFIX parser has started.
+func (d *dumper) ipfixRecords() {
 	for d.ipfx.Next() {
 		if d.ipfx.Options() {
 			continue
@@ -241,7 +358,6 @@ func (d *dumper) ipfix(b []byte, exporter netip.AddrPort) (rest []byte) {
 	if err := d.ipfx.Err(); err != nil {
 		d.fail(err)
 	}
-	return b[len(b)-d.ipfx.Trailing():]
 }
 
 // sflow prints the flow samples of an sFlow datagram as records (their exporter is the

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/internal/capture"
 	"github.com/flowkit/flow/internal/corpus"
+	"github.com/flowkit/flow/ipfix"
 	"github.com/flowkit/flow/netflow5"
 )
 
@@ -243,5 +245,84 @@ func TestIPFIXMessages(t *testing.T) {
 	lines, stderr = dump(t, "-raw", corpus.File(t, "logstash-codec-netflow/ipfix_test_ixia_tpldata256.dat"))
 	if len(lines) != 1 || !strings.Contains(stderr, "0 errors") {
 		t.Errorf("ixia: %d records; %s", len(lines), stderr)
+	}
+}
+
+// ipfixStream returns messages of five records each, templates in the first only, as an
+// exporter sends them over a stream.
+func ipfixStream(t *testing.T, n int) [][]byte {
+	t.Helper()
+	b := ipfix.Builder{Domain: 3, TemplateRefresh: 1000}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var out [][]byte
+	for i := range n {
+		b.Start(nil, t0)
+		for j := range 5 {
+			r := flow.Record{SrcAddr: netip.AddrFrom4([4]byte{10, 0, byte(i), byte(j)}), DstAddr: netip.MustParseAddr("192.0.2.1"),
+				IPProto: 6, Packets: 1, Bytes: 60, Start: flow.TimeOf(t0), End: flow.TimeOf(t0)}
+			if err := b.AddFlow(&r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out = append(out, b.Finish())
+	}
+	return out
+}
+
+// TestIPFIXFile reads an RFC 5655 file written by ipfix.Writer with -r: the templates of
+// its first message serve the rest, as on a stream.
+func TestIPFIXFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exports.ipfix")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ipfix.NewWriter(f)
+	for _, m := range ipfixStream(t, 3) {
+		if _, err := w.Write(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	lines, stderr := dump(t, "-r", path)
+	if len(lines) != 15 || !strings.Contains(stderr, "3 datagrams, 15 records, 0 errors") {
+		t.Fatalf("%d records; %s", len(lines), stderr)
+	}
+	if l := lines[14]; l["type"] != "ipfix" || l["domain"] != 3.0 || l["src_addr"] != "10.0.2.4" {
+		t.Errorf("last record %v", l)
+	}
+}
+
+// TestListenTCP reads IPFIX over TCP.
+func TestListenTCP(t *testing.T) {
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.Addr().String()
+	probe.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errs bytes.Buffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"-listen", "tcp://" + addr, "-c", "2"}, &out, &errs) }()
+	var conn net.Conn
+	for conn == nil {
+		if conn, err = net.Dial("tcp", addr); err != nil {
+			if ctx.Err() != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	defer conn.Close()
+	for _, m := range ipfixStream(t, 2) {
+		conn.Write(m)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if n := strings.Count(out.String(), `"exporter":"127.0.0.1"`); n != 10 {
+		t.Errorf("%d records from 127.0.0.1, want 10:\n%s\n%s", n, out.String(), errs.String())
 	}
 }

@@ -3,6 +3,8 @@
 //	flowexport -r traffic.pcap -proto ipfix -collector 127.0.0.1:4739
 //	flowexport -i eth0 -proto netflow9 -collector 192.0.2.10:2055 -active 60s
 //	flowexport -r traffic.pcap -proto netflow5 -o exports.pcap
+//	flowexport -r traffic.pcap -collector 127.0.0.1:4739 -transport tcp
+//	flowexport -r traffic.pcap -collector collector.example:4740 -transport tls -ca ca.pem
 //
 // It reads a pcap or pcapng file (-r) at file speed, with time taken from the packets, or
 // a live interface (-i, Linux, needs CAP_NET_RAW), and prints what it read and exported
@@ -11,6 +13,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -51,6 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	proto := fs.String("proto", "ipfix", "export `protocol`: netflow5, netflow9, ipfix or sflow")
 	fs.Var(&collectors, "collector", "send to `host:port` (repeatable)")
 	transport := fs.String("transport", "udp", "`transport` to the collectors: udp, tcp or tls (tcp and tls: IPFIX only)")
+	caFile := fs.String("ca", "", "with -transport tls, trust collectors' certificates signed by a CA in this PEM `file` (default: the system's)")
+	certFile := fs.String("cert", "", "with -transport tls, present this client certificate chain, PEM `file`")
+	keyFile := fs.String("key", "", "with -transport tls, the client certificate's private key, PEM `file`")
 	active := fs.Duration("active", flowcache.DefaultActiveTimeout, "active timeout: report long flows this often")
 	inactive := fs.Duration("inactive", flowcache.DefaultInactiveTimeout, "inactive timeout: a flow ends after this long without packets")
 	sample := fs.Uint("sample", 0, "meter one packet in `N` (sFlow: default 1000)")
@@ -91,8 +98,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cfg.SamplingRate = 1000
 		}
 	}
+	tlsConfig, err := clientTLS(*transport, *caFile, *certFile, *keyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowexport: %v\n", err)
+		return 2
+	}
 	for _, c := range collectors {
-		cfg.Destinations = append(cfg.Destinations, exporter.Destination{Address: c, Transport: *transport})
+		cfg.Destinations = append(cfg.Destinations, exporter.Destination{Address: c, Transport: *transport, TLS: tlsConfig})
 	}
 	var pcapOut *icapture.Writer
 	if *out != "" {
@@ -172,4 +184,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			c.ExpiredBy(flow.EndForced), c.ExpiredBy(flow.EndLackOfResources))
 	}
 	return 0
+}
+
+// clientTLS sets up TLS to the collectors: the CAs to verify them with (nil: the system's)
+// and a client certificate, which collectors that authenticate exporters ask for.
+func clientTLS(transport, caFile, certFile, keyFile string) (*tls.Config, error) {
+	if transport != "tls" {
+		if caFile != "" || certFile != "" || keyFile != "" {
+			return nil, errors.New("-ca, -cert and -key go with -transport tls")
+		}
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificate", caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("-cert and -key go together")
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }

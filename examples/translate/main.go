@@ -4,14 +4,20 @@
 //
 //	translate -listen udp://0.0.0.0:2055 -listen udp://0.0.0.0:6343 -collector 192.0.2.10:4739
 //	translate -listen udp://127.0.0.1:2055 -collector 127.0.0.1:4739 -transport tcp
+//	translate -listen tls://0.0.0.0:4740 -cert c.pem -key c.key -collector 192.0.2.10:4740 -transport tls -ca ca.pem
 //
-// Each record keeps its times, counters and addresses; the exporter address and domain
-// become translate's own (the original exporter is in the collector's statistics).
+// Any protocol comes in (NetFlow v5 and v9, IPFIX and sFlow over UDP; IPFIX over TCP and
+// TLS); IPFIX goes out. Each record keeps its times, counters and addresses; the exporter
+// address and domain become translate's own (the original exporter is in the collector's
+// statistics).
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,13 +49,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- *col
 	fs := flag.NewFlagSet("translate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var listen, collectors repeated
-	fs.Var(&listen, "listen", "receive on `udp://host:port` (repeatable)")
+	fs.Var(&listen, "listen", "receive on `scheme://host:port`: udp://, or tcp:// and tls:// for IPFIX (repeatable)")
 	fs.Var(&collectors, "collector", "export to `host:port` (repeatable)")
 	proto := fs.String("proto", "ipfix", "export `protocol`: ipfix or netflow9 (netflow5 drops IPv6 records)")
 	transport := fs.String("transport", "udp", "`transport` to the collectors: udp, tcp or tls (tcp and tls: IPFIX only)")
 	domain := fs.Uint("domain", 0, "observation domain / source ID of the exports")
+	certFile := fs.String("cert", "", "with tls:// listeners, the certificate chain, PEM `file`")
+	keyFile := fs.String("key", "", "with tls:// listeners, the certificate's private key, PEM `file`")
+	caFile := fs.String("ca", "", "with -transport tls, trust collectors' certificates signed by a CA in this PEM `file` (default: the system's)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: translate -listen udp://HOST:PORT ... -collector HOST:PORT ... [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: translate -listen udp://HOST:PORT|tcp://HOST:PORT|tls://HOST:PORT ... -collector HOST:PORT ... [flags]\n\n"+
 			"Receives NetFlow v5/v9, IPFIX and sFlow and exports the records again as IPFIX (or NetFlow).\n\n")
 		fs.PrintDefaults()
 	}
@@ -65,10 +74,15 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- *col
 		fmt.Fprintf(stderr, "translate: cannot export records as %q\n", *proto)
 		return 2
 	}
+	serverTLS, clientTLS, err := tlsConfigs(listen, *certFile, *keyFile, *transport, *caFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "translate: %v\n", err)
+		return 2
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := exporter.Config{Protocol: p, Domain: uint32(*domain), Logger: log}
 	for _, c := range collectors {
-		cfg.Destinations = append(cfg.Destinations, exporter.Destination{Address: c, Transport: *transport})
+		cfg.Destinations = append(cfg.Destinations, exporter.Destination{Address: c, Transport: *transport, TLS: clientTLS})
 	}
 	e, err := exporter.New(cfg)
 	if err != nil {
@@ -76,7 +90,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- *col
 		return 1
 	}
 	c, err := collector.New(collector.Config{
-		Listen: listen, Logger: log,
+		Listen: listen, Logger: log, TLS: serverTLS,
 		Handler: func(recs []flow.Record) {
 			for i := range recs {
 				e.Record(&recs[i])
@@ -120,4 +134,35 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- *col
 		return 1
 	}
 	return 0
+}
+
+// tlsConfigs loads the certificate of tls:// listeners and the CAs that collectors reached
+// over TLS are verified with.
+func tlsConfigs(listen []string, certFile, keyFile, transport, caFile string) (server, client *tls.Config, err error) {
+	for _, l := range listen {
+		if strings.HasPrefix(l, "tls://") && server == nil {
+			if certFile == "" || keyFile == "" {
+				return nil, nil, errors.New("tls:// needs -cert and -key")
+			}
+			cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+			if err != nil {
+				return nil, nil, err
+			}
+			server = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+	}
+	if transport == "tls" {
+		client = &tls.Config{MinVersion: tls.VersionTLS12}
+		if caFile != "" {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				return nil, nil, err
+			}
+			client.RootCAs = x509.NewCertPool()
+			if !client.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("%s: no PEM certificate", caFile)
+			}
+		}
+	}
+	return server, client, nil
 }
