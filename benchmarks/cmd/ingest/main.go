@@ -1,7 +1,7 @@
 // Command ingest measures how many records a second the collector decodes when another
 // process sends them over loopback as fast as it can, and how many it loses.
 //
-//	go run ./cmd/ingest -proto netflow9 -records 2000000 -sockets 2
+//	go run ./cmd/ingest -proto ipfix -records 2000000 -sockets 2
 //
 // It starts a collector in this process, then runs itself with -send in a second process,
 // which sends pre-encoded datagrams of 20 records each to the collector's port and prints
@@ -26,6 +26,7 @@ import (
 
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/collector"
+	"github.com/flowkit/flow/ipfix"
 	"github.com/flowkit/flow/netflow5"
 	"github.com/flowkit/flow/netflow9"
 )
@@ -34,7 +35,7 @@ const perDatagram = 20
 
 func main() {
 	send := flag.String("send", "", "send to this `address` (the second process)")
-	proto := flag.String("proto", "netflow9", "`protocol`: netflow9 or netflow5")
+	proto := flag.String("proto", "ipfix", "`protocol`: ipfix, netflow9 or netflow5")
 	records := flag.Int("records", 2000000, "records to send")
 	sockets := flag.Int("sockets", 2, "collector UDP sockets (SO_REUSEPORT)")
 	rate := flag.Int("rate", 0, "records a second to send at (0: as fast as possible)")
@@ -90,9 +91,9 @@ func main() {
 		p, sent, sent/perDatagram, n, 100*float64(int64(sent)-int64(n))/float64(sent), secs, float64(n)/secs, *sockets)
 }
 
-// sender encodes one datagram of 20 records (templates first, for v9) and sends it over
-// and over, its sequence number patched each time so that the collector sees no loss of
-// its own making, and prints the number of records sent.
+// sender encodes datagrams of 20 records (templates first, for v9 and IPFIX) and sends
+// them over and over, with the sequence numbers the Builder keeps so that the collector
+// sees no loss of its own making, and prints the number of records sent.
 func sender(addr string, p flow.Protocol, records, rate int) {
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
@@ -125,6 +126,21 @@ func sender(addr string, p flow.Protocol, records, rate int) {
 			}
 			return b.Finish()
 		}
+	case flow.IPFIX:
+		// 20 records of the default IPv4 template take about 1,500 bytes: one datagram.
+		b := ipfix.Builder{TemplateRefresh: 1 << 30, TemplateInterval: time.Hour, MaxSize: 4000}
+		b.Start(nil, now) // the first datagram carries the templates
+		for i := range recs {
+			b.AddFlow(&recs[i])
+		}
+		conn.Write(b.Finish())
+		build = func(uint32) []byte {
+			b.Start(nil, now)
+			for i := range recs {
+				b.AddFlow(&recs[i])
+			}
+			return b.Finish()
+		}
 	case flow.NetFlow5:
 		var b netflow5.Builder
 		build = func(uint32) []byte {
@@ -144,7 +160,7 @@ func sender(addr string, p flow.Protocol, records, rate int) {
 	}
 	start := time.Now()
 	sent := 0
-	if p == flow.NetFlow9 {
+	if p == flow.NetFlow9 || p == flow.IPFIX {
 		sent = perDatagram // the datagram with the templates, sent above
 	}
 	for sent < records {
