@@ -59,6 +59,9 @@ func goflow2Decode(t *testing.T, proto flow.Protocol, msgs [][]byte) []gfFlow {
 		case flow.NetFlow9:
 			var p netflow.NFv9Packet
 			err, pkt = netflow.DecodeMessageVersion(bytes.NewBuffer(m), templates, &p, nil), &p
+		case flow.IPFIX:
+			var p netflow.IPFIXPacket
+			err, pkt = netflow.DecodeMessageVersion(bytes.NewBuffer(m), templates, nil, &p), &p
 		case flow.SFlow:
 			var p gfsflow.Packet
 			err, pkt = gfsflow.DecodeMessageVersion(bytes.NewBuffer(m), &p), &p
@@ -136,15 +139,17 @@ func interopRecords(n int, v9 bool) []flow.Record {
 	return recs
 }
 
+// TestGoflow2ReadsOurNetFlow: goflow2 reads the exporter's NetFlow v5, v9 and IPFIX as sent.
 func TestGoflow2ReadsOurNetFlow(t *testing.T) {
-	for _, proto := range []flow.Protocol{flow.NetFlow5, flow.NetFlow9} {
+	for _, proto := range []flow.Protocol{flow.NetFlow5, flow.NetFlow9, flow.IPFIX} {
 		t.Run(proto.String(), func(t *testing.T) {
 			var msgs [][]byte
 			e, err := exporter.New(exporter.Config{Protocol: proto, Output: func(m []byte) { msgs = append(msgs, bytes.Clone(m)) }})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := interopRecords(600, proto == flow.NetFlow9)
+			wide := proto != flow.NetFlow5
+			want := interopRecords(600, wide)
 			for i := range want {
 				if err := e.Record(&want[i]); err != nil {
 					t.Fatal(err)
@@ -168,9 +173,9 @@ func TestGoflow2ReadsOurNetFlow(t *testing.T) {
 					InIf: w.InIf, OutIf: w.OutIf, SrcAS: w.SrcAS, DstAS: w.DstAS,
 					SrcMask: uint32(w.SrcMask), DstMask: uint32(w.DstMask), ToS: uint32(w.ToS), TCPFlags: uint32(w.TCPFlags),
 				}
-				if proto == flow.NetFlow9 {
-					// v9 also carries VLANs, MACs and ICMP_TYPE, which goflow2 reads into
-					// its ICMP fields.
+				if wide {
+					// v9 and IPFIX also carry VLANs, MACs and ICMP type and code, which
+					// goflow2 reads into its ICMP fields.
 					exp.SrcVLAN, exp.DstVLAN, exp.SrcMAC, exp.DstMAC = uint32(w.VLAN), uint32(w.OutVLAN), mac(w.SrcMAC), mac(w.DstMAC)
 					exp.VLAN = exp.SrcVLAN // goflow2 copies SRC_VLAN there
 					if w.IPProto == 1 || w.IPProto == 58 {
