@@ -47,6 +47,10 @@ func ipfixEdges() []named {
 		{"ipfix-length-beyond-message", cat(u16(10), u16(0xffff), u32(1767225600), u32(0), u32(1), tpl)},
 		{"ipfix-varlen-three-byte-length-beyond", ipfixMsg(ipfixSet(2, ipfixTemplate(263, 82, 0xffff)), ipfixSet(263, []byte{0xff, 0xff, 0xf0, 'x'}))},
 		{"ipfix-zero-length-records-loop", ipfixMsg(ipfixSet(2, ipfixTemplate(264, 82, 0)), ipfixSet(264, make([]byte, 64)))},
+		// flowkit dropped the rest of a template set after a record with a reserved ID
+		// (goflow2 reads on): data then met an earlier definition (FuzzDiffIPFIX).
+		{"ipfix-reserved-template-id-then-redefinition", ipfixMsg(tpl,
+			ipfixSet(2, ipfixTemplate(7, 8, 4), ipfixTemplate(256, 8, 4, 12, 4)), ipfixSet(256, rec, rec))},
 		{"ipfix-withdraw-all-templates", ipfixMsg(tpl, ipfixSet(2, ipfixTemplate(2)), ipfixSet(256, rec))},
 		{"ipfix-enterprise-and-reverse", ipfixMsg(ipfixSet(2, ipfixTemplate(265, 1, 8, 0x8001, 8, 0, 29305, 0x8000|33, 0xffff, 0, 6871)),
 			ipfixSet(265, u32(0), u32(10), u32(0), u32(20), []byte{3, 'h', 't', 't'}))},
