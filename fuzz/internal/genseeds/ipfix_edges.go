@@ -46,6 +46,10 @@ func ipfixEdges() []named {
 		{"ipfix-set-length-zero-no-progress", cat(u16(10), u16(24), u32(1767225600), u32(0), u32(1), u16(256), u16(0), u32(0))},
 		{"ipfix-length-beyond-message", cat(u16(10), u16(0xffff), u32(1767225600), u32(0), u32(1), tpl)},
 		{"ipfix-varlen-three-byte-length-beyond", ipfixMsg(ipfixSet(2, ipfixTemplate(263, 82, 0xffff)), ipfixSet(263, []byte{0xff, 0xff, 0xf0, 'x'}))},
+		// goflow2 makes a record of what is left when a variable-length field runs past
+		// the set; the record is not whole and what is left is padding.
+		{"ipfix-varlen-past-set-end-goflow2-reads-on", ipfixMsg(ipfixSet(2, ipfixTemplate(267, 4, 1, 82, 0xffff)),
+			ipfixSet(267, []byte{6, 2, 'e', 'n', 17, 9, 'x'}))},
 		{"ipfix-zero-length-records-loop", ipfixMsg(ipfixSet(2, ipfixTemplate(264, 82, 0)), ipfixSet(264, make([]byte, 64)))},
 		// flowkit dropped the rest of a template set after a record with a reserved ID
 		// (goflow2 reads on): data then met an earlier definition (FuzzDiffIPFIX).
