@@ -183,6 +183,7 @@ func diffIPFIXMessage(t *testing.T, i int, msg []byte, p *ipfix.Parser, ts *gofl
 					t.Fatalf("message %d set %d record %d: flowkit has more fields than goflow2's %d", i, k, j, len(g[j]))
 				}
 				gv := g[j][n]
+				// Both give a variable-length field's value without its length prefix.
 				val, _ := gv.Value.([]byte)
 				if goflow2Type(gv.Type, gv.PenProvided, options) != fv.ID || gv.Pen != fv.Enterprise || !bytes.Equal(val, fv.Value) {
 					t.Fatalf("message %d set %d record %d field %d: goflow2 %d/%d=% x, flowkit %d/%d=% x",
@@ -374,8 +375,11 @@ func goflow2ReadsScopelessOptionsTemplate(tpl any) bool {
 // goflow2StopsAtBadSet (noted in diffIPFIXMessage): goflow2 stops reading a message at the
 // first set it cannot read (a reserved set ID, a template set with a malformed record, a
 // data set whose records it cannot read to the end), and adds a template set's templates
-// only when the whole set reads. flowkit skips what it cannot read and keeps the
-// well-formed templates before and after (RFC 7011 section 8: the templates are framed).
+// only when the whole set reads. That includes every options template set holding a
+// withdrawal: goflow2 reads each record's scope field count, which a withdrawal (4 bytes,
+// RFC 7011 section 8.1) does not have, takes the next template's ID for it, and fails on
+// a scope count above the field count. flowkit skips what it cannot read and keeps the
+// well-formed templates before and after (the records are framed by their field counts).
 // The two then hold different templates under those IDs until the exporter resends them.
 
 // TestDiffIPFIXCompares makes sure the differential target compares records (the
