@@ -419,7 +419,8 @@ func (p *Parser) templates(off, end int, kind template.Kind) {
 		if kind == template.Options {
 			setID = OptionsTemplateSetID
 		}
-		if id < MinDataSetID {
+		reserved := id < MinDataSetID
+		if reserved {
 			switch {
 			case int(id) == setID && count == 0:
 				// Withdrawal of all templates (or all options templates) of the domain.
@@ -429,10 +430,14 @@ func (p *Parser) templates(off, end int, kind template.Kind) {
 			case allZero(p.msg[off:end]):
 				return // padding
 			}
+			// A record under a reserved ID is still framed by its field count: it is
+			// refused below, and the templates after it in the set are read.
 			p.fail(at, flow.ErrMalformed, "template ID ", int(id), " < 256")
-			return
 		}
 		off += 4
+		if reserved && count == 0 {
+			continue
+		}
 		if count == 0 {
 			// Withdrawal of one template (RFC 7011 section 8.1), in either kind of set.
 			p.Cache.Withdraw(p.key(id))
@@ -470,6 +475,9 @@ func (p *Parser) templates(off, end int, kind template.Kind) {
 				off += 4
 			}
 			p.fields = append(p.fields, f)
+		}
+		if reserved {
+			continue
 		}
 		if kind == template.Options && (scope == 0 || scope > count) {
 			// The template is framed, so the set goes on; it is not learnt.

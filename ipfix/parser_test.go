@@ -254,6 +254,50 @@ func TestScopeCountExceedsFieldCount(t *testing.T) {
 	}
 }
 
+// Regression (a disagreement with goflow2, seed edge-ipfix-reserved-template-id-then-
+// redefinition of benchmarks/FuzzDiffIPFIX): a template record under a reserved ID (below
+// 256) is malformed, but framed by its field count like any other, so the templates after
+// it in the set are learnt. The parser used to drop the rest of the set, and went on
+// reading data with an earlier definition of the next template.
+func TestReservedTemplateIDSkipped(t *testing.T) {
+	for _, kind := range []struct {
+		name     string
+		setID    uint16
+		reserved []byte
+	}{
+		{"template set", ipfix.TemplateSetID, tmpl(7, fld(8, 4), template.Field{ID: 1, Length: 4, Enterprise: 9})},
+		{"template set, no fields", ipfix.TemplateSetID, tmpl(255)},
+		{"options template set", ipfix.OptionsTemplateSetID, otmpl(3, 1, fld(149, 4), fld(34, 4))},
+	} {
+		var p ipfix.Parser
+		old := set(ipfix.TemplateSetID, tmpl(256, fld(8, 4), fld(12, 4)))
+		if rs := decodeAll(t, &p, message(1, 0, old)); len(rs) != 0 || p.Err() != nil {
+			t.Fatalf("%s: %d records, %v", kind.name, len(rs), p.Err())
+		}
+		next := tmpl(256, flowFields...)
+		if kind.setID == ipfix.OptionsTemplateSetID {
+			next = otmpl(256, 1, flowFields...)
+		}
+		if _, err := p.Start(message(1, 1, set(kind.setID, kind.reserved, next), set(256, flowRec(1, 2, 3))), from); err != nil {
+			t.Fatal(err)
+		}
+		var lens []int
+		for p.Next() {
+			if p.Options() != (kind.setID == ipfix.OptionsTemplateSetID) {
+				t.Errorf("%s: the record is not of the new template's kind", kind.name)
+			}
+			lens = append(lens, len(p.Record().Bytes))
+		}
+		if len(lens) != 1 || lens[0] != 24 {
+			t.Errorf("%s: records of %v bytes, want one of 24 (the new template 256)", kind.name, lens)
+		}
+		var pe *flow.ParseError
+		if !errors.Is(p.Err(), flow.ErrMalformed) || !errors.As(p.Err(), &pe) || pe.Offset != ipfix.HeaderLen+ipfix.SetHeaderLen {
+			t.Errorf("%s: %v, want malformed at the reserved record", kind.name, p.Err())
+		}
+	}
+}
+
 // Regressions: calmh/ipfix read a 3-byte integer as 0, go-ipfix misread a 64-bit counter
 // sent in 4 bytes. Reduced-size integers are read at the template's length.
 func TestReducedSize(t *testing.T) {

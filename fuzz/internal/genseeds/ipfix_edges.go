@@ -46,9 +46,18 @@ func ipfixEdges() []named {
 		{"ipfix-set-length-zero-no-progress", cat(u16(10), u16(24), u32(1767225600), u32(0), u32(1), u16(256), u16(0), u32(0))},
 		{"ipfix-length-beyond-message", cat(u16(10), u16(0xffff), u32(1767225600), u32(0), u32(1), tpl)},
 		{"ipfix-varlen-three-byte-length-beyond", ipfixMsg(ipfixSet(2, ipfixTemplate(263, 82, 0xffff)), ipfixSet(263, []byte{0xff, 0xff, 0xf0, 'x'}))},
+		// goflow2 makes a record of what is left when a variable-length field runs past
+		// the set; the record is not whole and what is left is padding.
+		{"ipfix-varlen-past-set-end-goflow2-reads-on", ipfixMsg(ipfixSet(2, ipfixTemplate(267, 4, 1, 82, 0xffff)),
+			ipfixSet(267, []byte{6, 2, 'e', 'n', 17, 9, 'x'}))},
 		{"ipfix-zero-length-records-loop", ipfixMsg(ipfixSet(2, ipfixTemplate(264, 82, 0)), ipfixSet(264, make([]byte, 64)))},
+		// flowkit dropped the rest of a template set after a record with a reserved ID
+		// (goflow2 reads on): data then met an earlier definition (FuzzDiffIPFIX).
+		{"ipfix-reserved-template-id-then-redefinition", ipfixMsg(tpl,
+			ipfixSet(2, ipfixTemplate(7, 8, 4), ipfixTemplate(256, 8, 4, 12, 4)), ipfixSet(256, rec, rec))},
 		{"ipfix-withdraw-all-templates", ipfixMsg(tpl, ipfixSet(2, ipfixTemplate(2)), ipfixSet(256, rec))},
-		{"ipfix-enterprise-and-reverse", ipfixMsg(ipfixSet(2, ipfixTemplate(265, 1, 8, 0x8001, 8, 0, 29305, 0x8000|33, 0xffff, 0, 6871)),
+		// Written out: ipfixTemplate would count the enterprise numbers' halves as fields.
+		{"ipfix-enterprise-and-reverse", ipfixMsg(ipfixSet(2, cat(u16(265), u16(3), u16(1), u16(8), u16(0x8001), u16(8), u32(29305), u16(0x8000|33), u16(0xffff), u32(6871))),
 			ipfixSet(265, u32(0), u32(10), u32(0), u32(20), []byte{3, 'h', 't', 't'}))},
 		{"ipfix-template-flood", ipfixMsg(ipfixSet(2, ipfixFlood(300)...))},
 		{"ipfix-basiclist-huge-count", ipfixMsg(ipfixSet(2, ipfixTemplate(266, 291, 0xffff)), ipfixSet(266, []byte{0xff, 0xff, 0xfe, 3, 0, 82, 0xff, 0xff}))},

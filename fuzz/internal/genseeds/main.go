@@ -97,6 +97,7 @@ var targets = []target{
 	{"benchmarks/testdata/fuzz/FuzzDiffNetFlow5", single(flow.NetFlow5)},
 	{"benchmarks/testdata/fuzz/FuzzDiffNetFlow9", sequences(flow.NetFlow9)},
 	{"benchmarks/testdata/fuzz/FuzzDiffSFlow", single(flow.SFlow)},
+	{"benchmarks/testdata/fuzz/FuzzDiffIPFIX", sequences(flow.IPFIX)},
 }
 
 func main() {
