@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
+	"unsafe"
 
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/template"
@@ -93,215 +95,471 @@ var encMappings = map[uint16]encMapping{
 	161: {eDurationMs, 1, 8}, 162: {eDurationUs, 1, 8}, 34: {eSampling, 1, 8},
 }
 
-// encStep is one field of an encode plan.
-type encStep struct {
-	op  encOp
-	n   uint16 // the field's length, or template.VarLen
-	rev bool   // read from the reverse record (an RFC 5103 reverse element)
+// encCode is how a step writes its field: a store specialised to one part of the Record at
+// one width, or the generic path for the rarer combinations. Encoding applies each step to
+// every record of a batch in turn, so what costs is the store itself, and a specialised
+// store is a load, a byte swap and a write.
+type encCode uint8
+
+const (
+	cGeneric encCode = iota // value(op) written in n bytes, saturated
+	cSrc4
+	cDst4
+	cNextHop4
+	cBGPNextHop4
+	cSrc16
+	cDst16
+	cNextHop16
+	cBGPNextHop16
+	cBytes8
+	cPackets8
+	cBytes4
+	cPackets4
+	cStartMs8
+	cEndMs8
+	cStartSec4
+	cEndSec4
+	cSrcPort2
+	cDstPort2
+	cICMPTypeCode2
+	cTCPFlags2
+	cTCPFlags1
+	cVLAN2
+	cOutVLAN2
+	cInIf4
+	cOutIf4
+	cSrcAS4
+	cDstAS4
+	cSampling4
+	cProto1
+	cToS1
+	cDSCP1
+	cSrcMask1
+	cDstMask1
+	cDirection1
+	cEndReason1
+	cEngineType1
+	cEngineID1
+	cSrcMAC
+	cDstMAC
+	cMPLS3
+	cStartNTP
+	cEndNTP
+)
+
+// specialised maps an element's op and length to its specialised store.
+var specialised = map[[2]int]encCode{
+	{int(eSrcAddr4), 4}: cSrc4, {int(eDstAddr4), 4}: cDst4, {int(eNextHop4), 4}: cNextHop4, {int(eBGPNextHop4), 4}: cBGPNextHop4,
+	{int(eSrcAddr6), 16}: cSrc16, {int(eDstAddr6), 16}: cDst16, {int(eNextHop6), 16}: cNextHop16, {int(eBGPNextHop6), 16}: cBGPNextHop16,
+	{int(eBytes), 8}: cBytes8, {int(ePackets), 8}: cPackets8, {int(eBytes), 4}: cBytes4, {int(ePackets), 4}: cPackets4,
+	{int(eStartMs), 8}: cStartMs8, {int(eEndMs), 8}: cEndMs8, {int(eStartSec), 4}: cStartSec4, {int(eEndSec), 4}: cEndSec4,
+	{int(eSrcPort), 2}: cSrcPort2, {int(eDstPort), 2}: cDstPort2, {int(eICMPTypeCode), 2}: cICMPTypeCode2,
+	{int(eTCPFlags), 2}: cTCPFlags2, {int(eTCPFlags), 1}: cTCPFlags1, {int(eVLAN), 2}: cVLAN2, {int(eOutVLAN), 2}: cOutVLAN2,
+	{int(eInIf), 4}: cInIf4, {int(eOutIf), 4}: cOutIf4, {int(eSrcAS), 4}: cSrcAS4, {int(eDstAS), 4}: cDstAS4, {int(eSampling), 4}: cSampling4,
+	{int(eProto), 1}: cProto1, {int(eToS), 1}: cToS1, {int(eDSCP), 1}: cDSCP1, {int(eSrcMask), 1}: cSrcMask1, {int(eDstMask), 1}: cDstMask1,
+	{int(eDirection), 1}: cDirection1, {int(eEndReason), 1}: cEndReason1, {int(eEngineType), 1}: cEngineType1, {int(eEngineID), 1}: cEngineID1,
+	{int(eSrcMAC), 6}: cSrcMAC, {int(eDstMAC), 6}: cDstMAC, {int(eMPLSLabel), 3}: cMPLS3,
+	{int(eStartNTP), 8}: cStartNTP, {int(eEndNTP), 8}: cEndNTP,
 }
 
-// compilePlan works out the encode plan of a template and the length of its records (which
-// is fixed: the plan writes variable-length fields it does not fill as empty). It rejects
-// lengths an element cannot have, so that every record the plan writes decodes.
-func compilePlan(fields []template.Field) ([]encStep, int, error) {
-	plan := make([]encStep, len(fields))
+// encStep is one field of an encode plan that the Record fills.
+type encStep struct {
+	code encCode
+	op   encOp  // what the generic path writes
+	off  uint16 // the field's offset in the record
+	n    uint16 // the field's length
+	rev  bool   // read from the reverse record (an RFC 5103 reverse element)
+}
+
+// encPlan is how to encode the records of one template. Every record has the same length:
+// the plan writes the variable-length fields it does not fill as empty values. The
+// fields it does not fill (and the reverse ones, when there is no reverse record) are
+// zero, which the encoder writes by clearing the records first.
+type encPlan struct {
+	steps  []encStep
+	recLen int
+	zero   bool // some fields are not filled
+	rev    bool // some steps read the reverse record
+}
+
+// compilePlan works out the encode plan of a template. It rejects lengths an element
+// cannot have, so that every record the plan writes decodes. generic makes every step
+// take the generic path, for tests to compare with the specialised stores.
+func compilePlan(fields []template.Field, generic bool) (encPlan, error) {
+	var p encPlan
 	n := 0
 	for i, f := range fields {
-		s := encStep{n: f.Length}
+		off := n
 		if f.Length == template.VarLen {
-			n++ // an empty value: its one-byte length
+			n++ // an empty value: its one-byte length, zero
 		} else {
 			n += int(f.Length)
 		}
-		if f.Enterprise == 0 || f.Enterprise == template.ReversePEN {
-			if m, ok := encMappings[f.ID]; ok {
-				if f.Length < m.min || f.Length > m.max {
-					return nil, 0, fmt.Errorf("ipfix: field %d (element %d, enterprise %d): length %d, want %d to %d",
-						i, f.ID, f.Enterprise, f.Length, m.min, m.max)
-				}
-				s.op, s.rev = m.op, f.Enterprise == template.ReversePEN
-			}
+		m, ok := encMappings[f.ID]
+		if !ok || f.Enterprise != 0 && f.Enterprise != template.ReversePEN {
+			p.zero = true
+			continue
 		}
-		plan[i] = s
+		if f.Length < m.min || f.Length > m.max {
+			return encPlan{}, fmt.Errorf("ipfix: field %d (element %d, enterprise %d): length %d, want %d to %d",
+				i, f.ID, f.Enterprise, f.Length, m.min, m.max)
+		}
+		if n+SetHeaderLen+HeaderLen > MaxMessageLen {
+			break // reported below, before an offset can overflow
+		}
+		s := encStep{op: m.op, off: uint16(off), n: f.Length, rev: f.Enterprise == template.ReversePEN}
+		if !generic {
+			s.code = specialised[[2]int{int(m.op), int(f.Length)}]
+		}
+		if m.op >= eSrcAddr4 && m.op <= eBGPNextHop6 {
+			// Addresses have no generic path: their stores are the only ones.
+			s.code = specialised[[2]int{int(m.op), int(f.Length)}]
+		}
+		p.rev = p.rev || s.rev
+		p.steps = append(p.steps, s)
 	}
 	if n+SetHeaderLen+HeaderLen > MaxMessageLen {
-		return nil, 0, errors.New("ipfix: template records do not fit in a message")
+		return encPlan{}, errors.New("ipfix: template records do not fit in a message")
 	}
-	return plan, n, nil
+	p.recLen = n
+	return p, nil
 }
 
-// encode appends one record of the plan's template, filled from fwd and, for reverse
-// elements, from rev (zeros when rev is nil).
-func encode(b []byte, plan []encStep, fwd, rev *flow.Record) []byte {
-	for _, s := range plan {
-		r := fwd
+// encodeSet writes len(fwd) records of the plan's template into dst, one after the other,
+// filled from fwd and, for reverse elements, from rev (zeros when rev is nil; else it has
+// as many records as fwd). dst must hold them: len(fwd)*recLen bytes.
+//
+// It works step by step, each step over all the records, rather than record by record:
+// the switch on a step's code then costs once per field of the batch instead of once per
+// field of every record, and each case is a tight loop of stores.
+func encodeSet(dst []byte, p *encPlan, fwd, rev []flow.Record) {
+	n, stride := len(fwd), p.recLen
+	if n == 0 || stride == 0 || len(dst) < n*stride || rev != nil && len(rev) != n {
+		return
+	}
+	if p.zero || p.rev && rev == nil {
+		clear(dst[:n*stride])
+	}
+	base := unsafe.Pointer(unsafe.SliceData(dst))
+	for k := range p.steps {
+		s := &p.steps[k]
+		rs := fwd
 		if s.rev {
-			if r = rev; r == nil {
-				b = appendZero(b, s.n)
-				continue
+			if rs = rev; rs == nil {
+				continue // cleared above
 			}
 		}
-		n := int(s.n)
-		switch s.op {
-		case eZero:
-			b = appendZero(b, s.n)
-		case eSrcAddr4:
-			b = append4(b, r.SrcAddr)
-		case eSrcAddr6:
-			b = append16(b, r.SrcAddr)
-		case eDstAddr4:
-			b = append4(b, r.DstAddr)
-		case eDstAddr6:
-			b = append16(b, r.DstAddr)
-		case eNextHop4:
-			b = append4(b, r.NextHop)
-		case eNextHop6:
-			b = append16(b, r.NextHop)
-		case eBGPNextHop4:
-			b = append4(b, r.BGPNextHop)
-		case eBGPNextHop6:
-			b = append16(b, r.BGPNextHop)
-		case eBytes:
-			b = appendUint(b, r.Bytes, n)
-		case ePackets:
-			b = appendUint(b, r.Packets, n)
-		case eProto:
-			b = appendUint(b, uint64(r.IPProto), n)
-		case eToS:
-			b = appendUint(b, uint64(r.ToS), n)
-		case eDSCP:
-			b = appendUint(b, uint64(r.ToS>>2), n)
-		case eTCPFlags:
-			b = appendUint(b, uint64(r.TCPFlags), n)
-		case eSrcPort:
-			b = appendUint(b, uint64(r.SrcPort), n)
-		case eDstPort:
-			b = appendUint(b, uint64(r.DstPort), n)
-		case eICMPTypeCode, eICMPType, eICMPCode:
-			v := uint64(0)
-			if r.IPProto == 1 || r.IPProto == 58 {
-				v = uint64(r.DstPort) // type<<8 | code, as NetFlow exporters put it in the port
-				switch s.op {
-				case eICMPType:
-					v >>= 8
-				case eICMPCode:
-					v &= 0xff
-				}
+		// Every step ends within the record (compilePlan), and dst holds n records (checked
+		// above): the stores below stay in dst.
+		q := unsafe.Add(base, s.off)
+		switch s.code {
+		case cGeneric:
+			for i := range rs {
+				putUint(unsafe.Add(q, i*stride), value(s.op, &rs[i]), int(s.n))
 			}
-			b = appendUint(b, v, n)
-		case eInIf:
-			b = appendUint(b, uint64(r.InIf), n)
-		case eOutIf:
-			b = appendUint(b, uint64(r.OutIf), n)
-		case eSrcAS:
-			b = appendUint(b, uint64(r.SrcAS), n)
-		case eDstAS:
-			b = appendUint(b, uint64(r.DstAS), n)
-		case eSrcMask:
-			b = appendUint(b, uint64(r.SrcMask), n)
-		case eDstMask:
-			b = appendUint(b, uint64(r.DstMask), n)
-		case eVLAN:
-			b = appendUint(b, uint64(r.VLAN), n)
-		case eOutVLAN:
-			b = appendUint(b, uint64(r.OutVLAN), n)
-		case eSrcMAC:
-			b = append(b, r.SrcMAC[:]...)
-		case eDstMAC:
-			b = append(b, r.DstMAC[:]...)
-		case eDirection:
-			// flowDirection has 0 ingress, 1 egress; 255 is no value of it, which
-			// collectors show as unknown (and ours reads back as such).
-			v := uint64(255)
-			switch r.Direction {
-			case flow.Ingress:
-				v = 0
-			case flow.Egress:
-				v = 1
+		case cSrc4:
+			for i := range rs {
+				*(*[4]byte)(unsafe.Add(q, i*stride)) = as4(rs[i].SrcAddr)
 			}
-			b = appendUint(b, v, n)
-		case eEndReason:
-			b = appendUint(b, uint64(r.EndReason), n)
-		case eMPLSLabel:
-			l := r.MPLSLabel & 0xfffff << 4
-			b = append(b, byte(l>>16), byte(l>>8), byte(l))
-		case eEngineType:
-			b = appendUint(b, uint64(r.EngineType), n)
-		case eEngineID:
-			b = appendUint(b, uint64(r.EngineID), n)
-		case eStartSec:
-			b = appendUint(b, unixUnits(r.Start, 1e9), n)
-		case eEndSec:
-			b = appendUint(b, unixUnits(r.End, 1e9), n)
-		case eStartMs:
-			b = appendUint(b, unixUnits(r.Start, 1e6), n)
-		case eEndMs:
-			b = appendUint(b, unixUnits(r.End, 1e6), n)
-		case eStartNTP:
-			b = binary.BigEndian.AppendUint64(b, ntp(r.Start))
-		case eEndNTP:
-			b = binary.BigEndian.AppendUint64(b, ntp(r.End))
-		case eDurationMs:
-			b = appendUint(b, durationIn(r, 1e6), n)
-		case eDurationUs:
-			b = appendUint(b, durationIn(r, 1e3), n)
-		case eSampling:
-			b = appendUint(b, uint64(r.SamplingInterval), n)
+		case cDst4:
+			for i := range rs {
+				*(*[4]byte)(unsafe.Add(q, i*stride)) = as4(rs[i].DstAddr)
+			}
+		case cNextHop4:
+			for i := range rs {
+				*(*[4]byte)(unsafe.Add(q, i*stride)) = as4(rs[i].NextHop)
+			}
+		case cBGPNextHop4:
+			for i := range rs {
+				*(*[4]byte)(unsafe.Add(q, i*stride)) = as4(rs[i].BGPNextHop)
+			}
+		case cSrc16:
+			for i := range rs {
+				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(rs[i].SrcAddr)
+			}
+		case cDst16:
+			for i := range rs {
+				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(rs[i].DstAddr)
+			}
+		case cNextHop16:
+			for i := range rs {
+				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(rs[i].NextHop)
+			}
+		case cBGPNextHop16:
+			for i := range rs {
+				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(rs[i].BGPNextHop)
+			}
+		case cBytes8:
+			for i := range rs {
+				put64(unsafe.Add(q, i*stride), rs[i].Bytes)
+			}
+		case cPackets8:
+			for i := range rs {
+				put64(unsafe.Add(q, i*stride), rs[i].Packets)
+			}
+		case cBytes4:
+			for i := range rs {
+				put32(unsafe.Add(q, i*stride), uint32(min(rs[i].Bytes, math.MaxUint32)))
+			}
+		case cPackets4:
+			for i := range rs {
+				put32(unsafe.Add(q, i*stride), uint32(min(rs[i].Packets, math.MaxUint32)))
+			}
+		case cStartMs8:
+			for i := range rs {
+				put64(unsafe.Add(q, i*stride), unixUnits(rs[i].Start, 1e6))
+			}
+		case cEndMs8:
+			for i := range rs {
+				put64(unsafe.Add(q, i*stride), unixUnits(rs[i].End, 1e6))
+			}
+		case cStartSec4:
+			for i := range rs {
+				put32(unsafe.Add(q, i*stride), uint32(min(unixUnits(rs[i].Start, 1e9), math.MaxUint32)))
+			}
+		case cEndSec4:
+			for i := range rs {
+				put32(unsafe.Add(q, i*stride), uint32(min(unixUnits(rs[i].End, 1e9), math.MaxUint32)))
+			}
+		case cSrcPort2:
+			for i := range rs {
+				put16(unsafe.Add(q, i*stride), rs[i].SrcPort)
+			}
+		case cDstPort2:
+			for i := range rs {
+				put16(unsafe.Add(q, i*stride), rs[i].DstPort)
+			}
+		case cICMPTypeCode2:
+			for i := range rs {
+				put16(unsafe.Add(q, i*stride), uint16(icmpTypeCode(&rs[i])))
+			}
+		case cTCPFlags2:
+			for i := range rs {
+				put16(unsafe.Add(q, i*stride), rs[i].TCPFlags)
+			}
+		case cTCPFlags1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = byte(min(rs[i].TCPFlags, 0xff))
+			}
+		case cVLAN2:
+			for i := range rs {
+				put16(unsafe.Add(q, i*stride), rs[i].VLAN)
+			}
+		case cOutVLAN2:
+			for i := range rs {
+				put16(unsafe.Add(q, i*stride), rs[i].OutVLAN)
+			}
+		case cInIf4:
+			for i := range rs {
+				put32(unsafe.Add(q, i*stride), rs[i].InIf)
+			}
+		case cOutIf4:
+			for i := range rs {
+				put32(unsafe.Add(q, i*stride), rs[i].OutIf)
+			}
+		case cSrcAS4:
+			for i := range rs {
+				put32(unsafe.Add(q, i*stride), rs[i].SrcAS)
+			}
+		case cDstAS4:
+			for i := range rs {
+				put32(unsafe.Add(q, i*stride), rs[i].DstAS)
+			}
+		case cSampling4:
+			for i := range rs {
+				put32(unsafe.Add(q, i*stride), rs[i].SamplingInterval)
+			}
+		case cProto1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].IPProto
+			}
+		case cToS1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].ToS
+			}
+		case cDSCP1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].ToS >> 2
+			}
+		case cSrcMask1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].SrcMask
+			}
+		case cDstMask1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].DstMask
+			}
+		case cDirection1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = direction(rs[i].Direction)
+			}
+		case cEndReason1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = byte(rs[i].EndReason)
+			}
+		case cEngineType1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].EngineType
+			}
+		case cEngineID1:
+			for i := range rs {
+				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].EngineID
+			}
+		case cSrcMAC:
+			for i := range rs {
+				*(*[6]byte)(unsafe.Add(q, i*stride)) = rs[i].SrcMAC
+			}
+		case cDstMAC:
+			for i := range rs {
+				*(*[6]byte)(unsafe.Add(q, i*stride)) = rs[i].DstMAC
+			}
+		case cMPLS3:
+			for i := range rs {
+				l := rs[i].MPLSLabel & 0xfffff << 4
+				*(*[3]byte)(unsafe.Add(q, i*stride)) = [3]byte{byte(l >> 16), byte(l >> 8), byte(l)}
+			}
+		case cStartNTP:
+			for i := range rs {
+				put64(unsafe.Add(q, i*stride), ntp(rs[i].Start))
+			}
+		case cEndNTP:
+			for i := range rs {
+				put64(unsafe.Add(q, i*stride), ntp(rs[i].End))
+			}
 		}
 	}
-	return b
 }
 
-// appendZero appends a field's worth of zeros, or an empty variable-length value.
-func appendZero(b []byte, n uint16) []byte {
-	if n == template.VarLen {
-		return append(b, 0)
+// value is what the generic path writes for op: every element but the addresses is an
+// unsigned integer of the Record's, or one worked out from it.
+func value(op encOp, r *flow.Record) uint64 {
+	switch op {
+	case eBytes:
+		return r.Bytes
+	case ePackets:
+		return r.Packets
+	case eProto:
+		return uint64(r.IPProto)
+	case eToS:
+		return uint64(r.ToS)
+	case eDSCP:
+		return uint64(r.ToS >> 2)
+	case eTCPFlags:
+		return uint64(r.TCPFlags)
+	case eSrcPort:
+		return uint64(r.SrcPort)
+	case eDstPort:
+		return uint64(r.DstPort)
+	case eICMPTypeCode:
+		return icmpTypeCode(r)
+	case eICMPType:
+		return icmpTypeCode(r) >> 8
+	case eICMPCode:
+		return icmpTypeCode(r) & 0xff
+	case eInIf:
+		return uint64(r.InIf)
+	case eOutIf:
+		return uint64(r.OutIf)
+	case eSrcAS:
+		return uint64(r.SrcAS)
+	case eDstAS:
+		return uint64(r.DstAS)
+	case eSrcMask:
+		return uint64(r.SrcMask)
+	case eDstMask:
+		return uint64(r.DstMask)
+	case eVLAN:
+		return uint64(r.VLAN)
+	case eOutVLAN:
+		return uint64(r.OutVLAN)
+	case eSrcMAC:
+		return uint64(binary.BigEndian.Uint16(r.SrcMAC[:]))<<32 | uint64(binary.BigEndian.Uint32(r.SrcMAC[2:]))
+	case eDstMAC:
+		return uint64(binary.BigEndian.Uint16(r.DstMAC[:]))<<32 | uint64(binary.BigEndian.Uint32(r.DstMAC[2:]))
+	case eDirection:
+		return uint64(direction(r.Direction))
+	case eEndReason:
+		return uint64(r.EndReason)
+	case eMPLSLabel:
+		return uint64(r.MPLSLabel & 0xfffff << 4)
+	case eEngineType:
+		return uint64(r.EngineType)
+	case eEngineID:
+		return uint64(r.EngineID)
+	case eStartSec:
+		return unixUnits(r.Start, 1e9)
+	case eEndSec:
+		return unixUnits(r.End, 1e9)
+	case eStartMs:
+		return unixUnits(r.Start, 1e6)
+	case eEndMs:
+		return unixUnits(r.End, 1e6)
+	case eStartNTP:
+		return ntp(r.Start)
+	case eEndNTP:
+		return ntp(r.End)
+	case eDurationMs:
+		return durationIn(r, 1e6)
+	case eDurationUs:
+		return durationIn(r, 1e3)
+	case eSampling:
+		return uint64(r.SamplingInterval)
 	}
-	for range n {
-		b = append(b, 0)
-	}
-	return b
+	return 0
 }
 
-// appendUint appends v in n bytes, big-endian. A value too large for a reduced-size field
-// is written as the largest the field holds: a saturated counter misleads less than one
-// that lost its high bits.
-func appendUint(b []byte, v uint64, n int) []byte {
+// icmpTypeCode is type<<8 | code for ICMP flows, taken from the destination port where
+// NetFlow exporters put it; 0 for others.
+func icmpTypeCode(r *flow.Record) uint64 {
+	if r.IPProto == 1 || r.IPProto == 58 {
+		return uint64(r.DstPort)
+	}
+	return 0
+}
+
+// direction is the flowDirection value of d: 0 ingress, 1 egress; 255 is no value of it,
+// which collectors show as unknown (and ours reads back as such).
+func direction(d flow.Direction) byte {
+	switch d {
+	case flow.Ingress:
+		return 0
+	case flow.Egress:
+		return 1
+	}
+	return 255
+}
+
+func put16(p unsafe.Pointer, v uint16) { binary.BigEndian.PutUint16((*[2]byte)(p)[:], v) }
+func put32(p unsafe.Pointer, v uint32) { binary.BigEndian.PutUint32((*[4]byte)(p)[:], v) }
+func put64(p unsafe.Pointer, v uint64) { binary.BigEndian.PutUint64((*[8]byte)(p)[:], v) }
+
+// putUint writes v in n bytes (1 to 8), big-endian. A value too large for a reduced-size
+// field is written as the largest the field holds: a saturated counter misleads less than
+// one that lost its high bits.
+func putUint(p unsafe.Pointer, v uint64, n int) {
 	if n < 8 && v >= 1<<(8*n) {
 		v = 1<<(8*n) - 1
 	}
-	switch n {
-	case 1:
-		return append(b, byte(v))
-	case 2:
-		return binary.BigEndian.AppendUint16(b, uint16(v))
-	case 4:
-		return binary.BigEndian.AppendUint32(b, uint32(v))
-	case 8:
-		return binary.BigEndian.AppendUint64(b, v)
+	b := unsafe.Slice((*byte)(p), n)
+	for i := range b {
+		b[i] = byte(v >> (8 * (n - 1 - i)))
 	}
-	for i := n - 1; i >= 0; i-- {
-		b = append(b, byte(v>>(8*i)))
-	}
-	return b
 }
 
-// append4 appends an IPv4 address (IPv4-mapped ones unmapped); anything else as 0.0.0.0.
-func append4(b []byte, a netip.Addr) []byte {
-	var s [4]byte
+// as4 is an IPv4 address's bytes (IPv4-mapped ones unmapped); anything else gives 0.0.0.0.
+func as4(a netip.Addr) [4]byte {
 	if a = a.Unmap(); a.Is4() {
-		s = a.As4()
+		return a.As4()
 	}
-	return append(b, s[:]...)
+	return [4]byte{}
 }
 
-// append16 appends an IPv6 address, an IPv4 one IPv4-mapped, the absent one as ::.
-func append16(b []byte, a netip.Addr) []byte {
-	var s [16]byte
+// as16 is an IPv6 address's bytes, an IPv4 one IPv4-mapped, the absent one ::.
+func as16(a netip.Addr) [16]byte {
 	if a.IsValid() {
-		s = a.As16()
+		return a.As16()
 	}
-	return append(b, s[:]...)
+	return [16]byte{}
 }
 
 // unixUnits converts t to whole units of unit nanoseconds since the epoch, rounding down;
