@@ -95,80 +95,89 @@ var encMappings = map[uint16]encMapping{
 	161: {eDurationMs, 1, 8}, 162: {eDurationUs, 1, 8}, 34: {eSampling, 1, 8},
 }
 
-// encCode is how a step writes its field: a store specialised to one part of the Record at
-// one width, or the generic path for the rarer combinations. Encoding applies each step to
-// every record of a batch in turn, so what costs is the store itself, and a specialised
-// store is a load, a byte swap and a write.
+// encCode is how a step writes its field: a store specialised to a kind of Record field
+// (read at the step's source offset) and one width, or the generic path for the rarer
+// combinations. Encoding applies each step to every record of a batch in turn, so what
+// costs is the store itself, and a specialised store is a load, a byte swap and a write.
 type encCode uint8
 
 const (
-	cGeneric encCode = iota // value(op) written in n bytes, saturated
-	cSrc4
-	cDst4
-	cNextHop4
-	cBGPNextHop4
-	cSrc16
-	cDst16
-	cNextHop16
-	cBGPNextHop16
-	cBytes8
-	cPackets8
-	cBytes4
-	cPackets4
-	cStartMs8
-	cEndMs8
-	cStartSec4
-	cEndSec4
-	cSrcPort2
-	cDstPort2
-	cICMPTypeCode2
-	cTCPFlags2
-	cTCPFlags1
-	cVLAN2
-	cOutVLAN2
-	cInIf4
-	cOutIf4
-	cSrcAS4
-	cDstAS4
-	cSampling4
-	cProto1
-	cToS1
-	cDSCP1
-	cSrcMask1
-	cDstMask1
-	cDirection1
-	cEndReason1
-	cEngineType1
-	cEngineID1
-	cSrcMAC
-	cDstMAC
-	cMPLS3
-	cStartNTP
-	cEndNTP
+	cGeneric      encCode = iota // value(op) written in n bytes, saturated
+	cAddr4                       // a netip.Addr as IPv4
+	cAddr16                      // a netip.Addr as IPv6
+	cU64x8                       // a uint64 in 8 bytes
+	cU64x4                       // a uint64 in 4, saturated
+	cU32x4                       // a uint32 in 4 bytes
+	cU16x2                       // a uint16 in 2 bytes
+	cU16x1                       // a uint16 in 1, saturated
+	cU8x1                        // a uint8 in 1 byte
+	cMAC                         // a flow.MAC
+	cMillis8                     // a flow.Time in milliseconds, 8 bytes
+	cSeconds4                    // a flow.Time in seconds, 4 bytes
+	cNTP                         // a flow.Time as an NTP timestamp
+	cDSCP                        // the ToS's top 6 bits, 1 byte
+	cDirection                   // flowDirection, 1 byte
+	cICMPTypeCode                // type<<8 | code of ICMP flows, 2 bytes
+	cMPLS                        // the MPLS label as in a label stack entry, 3 bytes
 )
 
-// specialised maps an element's op and length to its specialised store.
-var specialised = map[[2]int]encCode{
-	{int(eSrcAddr4), 4}: cSrc4, {int(eDstAddr4), 4}: cDst4, {int(eNextHop4), 4}: cNextHop4, {int(eBGPNextHop4), 4}: cBGPNextHop4,
-	{int(eSrcAddr6), 16}: cSrc16, {int(eDstAddr6), 16}: cDst16, {int(eNextHop6), 16}: cNextHop16, {int(eBGPNextHop6), 16}: cBGPNextHop16,
-	{int(eBytes), 8}: cBytes8, {int(ePackets), 8}: cPackets8, {int(eBytes), 4}: cBytes4, {int(ePackets), 4}: cPackets4,
-	{int(eStartMs), 8}: cStartMs8, {int(eEndMs), 8}: cEndMs8, {int(eStartSec), 4}: cStartSec4, {int(eEndSec), 4}: cEndSec4,
-	{int(eSrcPort), 2}: cSrcPort2, {int(eDstPort), 2}: cDstPort2, {int(eICMPTypeCode), 2}: cICMPTypeCode2,
-	{int(eTCPFlags), 2}: cTCPFlags2, {int(eTCPFlags), 1}: cTCPFlags1, {int(eVLAN), 2}: cVLAN2, {int(eOutVLAN), 2}: cOutVLAN2,
-	{int(eInIf), 4}: cInIf4, {int(eOutIf), 4}: cOutIf4, {int(eSrcAS), 4}: cSrcAS4, {int(eDstAS), 4}: cDstAS4, {int(eSampling), 4}: cSampling4,
-	{int(eProto), 1}: cProto1, {int(eToS), 1}: cToS1, {int(eDSCP), 1}: cDSCP1, {int(eSrcMask), 1}: cSrcMask1, {int(eDstMask), 1}: cDstMask1,
-	{int(eDirection), 1}: cDirection1, {int(eEndReason), 1}: cEndReason1, {int(eEngineType), 1}: cEngineType1, {int(eEngineID), 1}: cEngineID1,
-	{int(eSrcMAC), 6}: cSrcMAC, {int(eDstMAC), 6}: cDstMAC, {int(eMPLSLabel), 3}: cMPLS3,
-	{int(eStartNTP), 8}: cStartNTP, {int(eEndNTP), 8}: cEndNTP,
-}
+// specialised maps an element's op and length to its specialised store and the offset in
+// flow.Record of the field it reads.
+var specialised = func() map[[2]int]encStep {
+	var r flow.Record
+	off := func(p unsafe.Pointer) uint16 { return uint16(uintptr(p) - uintptr(unsafe.Pointer(&r))) }
+	m := map[[2]int]encStep{}
+	set := func(op encOp, n int, code encCode, p unsafe.Pointer) {
+		m[[2]int{int(op), n}] = encStep{code: code, src: off(p)}
+	}
+	for _, a := range []struct {
+		v4, v6 encOp
+		p      *netip.Addr
+	}{{eSrcAddr4, eSrcAddr6, &r.SrcAddr}, {eDstAddr4, eDstAddr6, &r.DstAddr},
+		{eNextHop4, eNextHop6, &r.NextHop}, {eBGPNextHop4, eBGPNextHop6, &r.BGPNextHop}} {
+		set(a.v4, 4, cAddr4, unsafe.Pointer(a.p))
+		set(a.v6, 16, cAddr16, unsafe.Pointer(a.p))
+	}
+	for op, p := range map[encOp]*uint64{eBytes: &r.Bytes, ePackets: &r.Packets} {
+		set(op, 8, cU64x8, unsafe.Pointer(p))
+		set(op, 4, cU64x4, unsafe.Pointer(p))
+	}
+	for op, p := range map[encOp]*uint32{eInIf: &r.InIf, eOutIf: &r.OutIf, eSrcAS: &r.SrcAS, eDstAS: &r.DstAS, eSampling: &r.SamplingInterval} {
+		set(op, 4, cU32x4, unsafe.Pointer(p))
+	}
+	for op, p := range map[encOp]*uint16{eSrcPort: &r.SrcPort, eDstPort: &r.DstPort, eTCPFlags: &r.TCPFlags, eVLAN: &r.VLAN, eOutVLAN: &r.OutVLAN} {
+		set(op, 2, cU16x2, unsafe.Pointer(p))
+	}
+	set(eTCPFlags, 1, cU16x1, unsafe.Pointer(&r.TCPFlags))
+	for op, p := range map[encOp]*uint8{eProto: &r.IPProto, eToS: &r.ToS, eSrcMask: &r.SrcMask, eDstMask: &r.DstMask,
+		eEndReason: (*uint8)(&r.EndReason), eEngineType: &r.EngineType, eEngineID: &r.EngineID} {
+		set(op, 1, cU8x1, unsafe.Pointer(p))
+	}
+	set(eSrcMAC, 6, cMAC, unsafe.Pointer(&r.SrcMAC))
+	set(eDstMAC, 6, cMAC, unsafe.Pointer(&r.DstMAC))
+	for _, t := range []struct {
+		ms, sec, ntp encOp
+		p            *flow.Time
+	}{{eStartMs, eStartSec, eStartNTP, &r.Start}, {eEndMs, eEndSec, eEndNTP, &r.End}} {
+		set(t.ms, 8, cMillis8, unsafe.Pointer(t.p))
+		set(t.sec, 4, cSeconds4, unsafe.Pointer(t.p))
+		set(t.ntp, 8, cNTP, unsafe.Pointer(t.p))
+	}
+	set(eDSCP, 1, cDSCP, unsafe.Pointer(&r.ToS))
+	set(eDirection, 1, cDirection, unsafe.Pointer(&r.Direction))
+	set(eICMPTypeCode, 2, cICMPTypeCode, unsafe.Pointer(&r))
+	set(eMPLSLabel, 3, cMPLS, unsafe.Pointer(&r.MPLSLabel))
+	return m
+}()
 
 // encStep is one field of an encode plan that the Record fills.
 type encStep struct {
 	code encCode
 	op   encOp  // what the generic path writes
+	rev  bool   // read from the reverse record (an RFC 5103 reverse element)
+	src  uint16 // the offset in flow.Record of what a specialised store reads
 	off  uint16 // the field's offset in the record
 	n    uint16 // the field's length
-	rev  bool   // read from the reverse record (an RFC 5103 reverse element)
 }
 
 // encPlan is how to encode the records of one template. Every record has the same length:
@@ -184,7 +193,8 @@ type encPlan struct {
 
 // compilePlan works out the encode plan of a template. It rejects lengths an element
 // cannot have, so that every record the plan writes decodes. generic makes every step
-// take the generic path, for tests to compare with the specialised stores.
+// but the addresses' take the generic path, for tests to compare with the specialised
+// stores.
 func compilePlan(fields []template.Field, generic bool) (encPlan, error) {
 	var p encPlan
 	n := 0
@@ -207,14 +217,12 @@ func compilePlan(fields []template.Field, generic bool) (encPlan, error) {
 		if n+SetHeaderLen+HeaderLen > MaxMessageLen {
 			break // reported below, before an offset can overflow
 		}
-		s := encStep{op: m.op, off: uint16(off), n: f.Length, rev: f.Enterprise == template.ReversePEN}
-		if !generic {
-			s.code = specialised[[2]int{int(m.op), int(f.Length)}]
+		s := encStep{}
+		isAddr := m.op >= eSrcAddr4 && m.op <= eBGPNextHop6 // no generic path: only the stores
+		if !generic || isAddr {
+			s = specialised[[2]int{int(m.op), int(f.Length)}]
 		}
-		if m.op >= eSrcAddr4 && m.op <= eBGPNextHop6 {
-			// Addresses have no generic path: their stores are the only ones.
-			s.code = specialised[[2]int{int(m.op), int(f.Length)}]
-		}
+		s.op, s.off, s.n, s.rev = m.op, uint16(off), f.Length, f.Enterprise == template.ReversePEN
 		p.rev = p.rev || s.rev
 		p.steps = append(p.steps, s)
 	}
@@ -240,6 +248,7 @@ func encodeSet(dst []byte, p *encPlan, fwd, rev []flow.Record) {
 	if p.zero || p.rev && rev == nil {
 		clear(dst[:n*stride])
 	}
+	const size = unsafe.Sizeof(flow.Record{})
 	base := unsafe.Pointer(unsafe.SliceData(dst))
 	for k := range p.steps {
 		s := &p.steps[k]
@@ -250,181 +259,85 @@ func encodeSet(dst []byte, p *encPlan, fwd, rev []flow.Record) {
 			}
 		}
 		// Every step ends within the record (compilePlan), and dst holds n records (checked
-		// above): the stores below stay in dst.
+		// above): the stores below stay in dst. The source offsets are of fields of the
+		// type they are read as (specialised).
 		q := unsafe.Add(base, s.off)
+		r := unsafe.Add(unsafe.Pointer(unsafe.SliceData(rs)), s.src)
 		switch s.code {
 		case cGeneric:
 			for i := range rs {
 				putUint(unsafe.Add(q, i*stride), value(s.op, &rs[i]), int(s.n))
 			}
-		case cSrc4:
-			for i := range rs {
-				*(*[4]byte)(unsafe.Add(q, i*stride)) = as4(rs[i].SrcAddr)
+		case cAddr4:
+			for i := range n {
+				a := *(*netip.Addr)(unsafe.Add(r, uintptr(i)*size))
+				d := (*[4]byte)(unsafe.Add(q, i*stride))
+				if a.Is4() {
+					*d = a.As4()
+				} else {
+					*d = as4(a)
+				}
 			}
-		case cDst4:
-			for i := range rs {
-				*(*[4]byte)(unsafe.Add(q, i*stride)) = as4(rs[i].DstAddr)
+		case cAddr16:
+			for i := range n {
+				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(*(*netip.Addr)(unsafe.Add(r, uintptr(i)*size)))
 			}
-		case cNextHop4:
-			for i := range rs {
-				*(*[4]byte)(unsafe.Add(q, i*stride)) = as4(rs[i].NextHop)
+		case cU64x8:
+			for i := range n {
+				put64(unsafe.Add(q, i*stride), *(*uint64)(unsafe.Add(r, uintptr(i)*size)))
 			}
-		case cBGPNextHop4:
-			for i := range rs {
-				*(*[4]byte)(unsafe.Add(q, i*stride)) = as4(rs[i].BGPNextHop)
+		case cU64x4:
+			for i := range n {
+				put32(unsafe.Add(q, i*stride), uint32(min(*(*uint64)(unsafe.Add(r, uintptr(i)*size)), math.MaxUint32)))
 			}
-		case cSrc16:
-			for i := range rs {
-				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(rs[i].SrcAddr)
+		case cU32x4:
+			for i := range n {
+				put32(unsafe.Add(q, i*stride), *(*uint32)(unsafe.Add(r, uintptr(i)*size)))
 			}
-		case cDst16:
-			for i := range rs {
-				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(rs[i].DstAddr)
+		case cU16x2:
+			for i := range n {
+				put16(unsafe.Add(q, i*stride), *(*uint16)(unsafe.Add(r, uintptr(i)*size)))
 			}
-		case cNextHop16:
-			for i := range rs {
-				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(rs[i].NextHop)
+		case cU16x1:
+			for i := range n {
+				*(*byte)(unsafe.Add(q, i*stride)) = byte(min(*(*uint16)(unsafe.Add(r, uintptr(i)*size)), 0xff))
 			}
-		case cBGPNextHop16:
-			for i := range rs {
-				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(rs[i].BGPNextHop)
+		case cU8x1:
+			for i := range n {
+				*(*byte)(unsafe.Add(q, i*stride)) = *(*byte)(unsafe.Add(r, uintptr(i)*size))
 			}
-		case cBytes8:
-			for i := range rs {
-				put64(unsafe.Add(q, i*stride), rs[i].Bytes)
+		case cMAC:
+			for i := range n {
+				*(*[6]byte)(unsafe.Add(q, i*stride)) = *(*[6]byte)(unsafe.Add(r, uintptr(i)*size))
 			}
-		case cPackets8:
-			for i := range rs {
-				put64(unsafe.Add(q, i*stride), rs[i].Packets)
+		case cMillis8:
+			for i := range n {
+				put64(unsafe.Add(q, i*stride), unixUnits(*(*flow.Time)(unsafe.Add(r, uintptr(i)*size)), 1e6))
 			}
-		case cBytes4:
-			for i := range rs {
-				put32(unsafe.Add(q, i*stride), uint32(min(rs[i].Bytes, math.MaxUint32)))
+		case cSeconds4:
+			for i := range n {
+				put32(unsafe.Add(q, i*stride), uint32(min(unixUnits(*(*flow.Time)(unsafe.Add(r, uintptr(i)*size)), 1e9), math.MaxUint32)))
 			}
-		case cPackets4:
-			for i := range rs {
-				put32(unsafe.Add(q, i*stride), uint32(min(rs[i].Packets, math.MaxUint32)))
+		case cNTP:
+			for i := range n {
+				put64(unsafe.Add(q, i*stride), ntp(*(*flow.Time)(unsafe.Add(r, uintptr(i)*size))))
 			}
-		case cStartMs8:
-			for i := range rs {
-				put64(unsafe.Add(q, i*stride), unixUnits(rs[i].Start, 1e6))
+		case cDSCP:
+			for i := range n {
+				*(*byte)(unsafe.Add(q, i*stride)) = *(*byte)(unsafe.Add(r, uintptr(i)*size)) >> 2
 			}
-		case cEndMs8:
-			for i := range rs {
-				put64(unsafe.Add(q, i*stride), unixUnits(rs[i].End, 1e6))
+		case cDirection:
+			for i := range n {
+				*(*byte)(unsafe.Add(q, i*stride)) = direction(*(*flow.Direction)(unsafe.Add(r, uintptr(i)*size)))
 			}
-		case cStartSec4:
-			for i := range rs {
-				put32(unsafe.Add(q, i*stride), uint32(min(unixUnits(rs[i].Start, 1e9), math.MaxUint32)))
-			}
-		case cEndSec4:
-			for i := range rs {
-				put32(unsafe.Add(q, i*stride), uint32(min(unixUnits(rs[i].End, 1e9), math.MaxUint32)))
-			}
-		case cSrcPort2:
-			for i := range rs {
-				put16(unsafe.Add(q, i*stride), rs[i].SrcPort)
-			}
-		case cDstPort2:
-			for i := range rs {
-				put16(unsafe.Add(q, i*stride), rs[i].DstPort)
-			}
-		case cICMPTypeCode2:
+		case cICMPTypeCode:
 			for i := range rs {
 				put16(unsafe.Add(q, i*stride), uint16(icmpTypeCode(&rs[i])))
 			}
-		case cTCPFlags2:
-			for i := range rs {
-				put16(unsafe.Add(q, i*stride), rs[i].TCPFlags)
-			}
-		case cTCPFlags1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = byte(min(rs[i].TCPFlags, 0xff))
-			}
-		case cVLAN2:
-			for i := range rs {
-				put16(unsafe.Add(q, i*stride), rs[i].VLAN)
-			}
-		case cOutVLAN2:
-			for i := range rs {
-				put16(unsafe.Add(q, i*stride), rs[i].OutVLAN)
-			}
-		case cInIf4:
-			for i := range rs {
-				put32(unsafe.Add(q, i*stride), rs[i].InIf)
-			}
-		case cOutIf4:
-			for i := range rs {
-				put32(unsafe.Add(q, i*stride), rs[i].OutIf)
-			}
-		case cSrcAS4:
-			for i := range rs {
-				put32(unsafe.Add(q, i*stride), rs[i].SrcAS)
-			}
-		case cDstAS4:
-			for i := range rs {
-				put32(unsafe.Add(q, i*stride), rs[i].DstAS)
-			}
-		case cSampling4:
-			for i := range rs {
-				put32(unsafe.Add(q, i*stride), rs[i].SamplingInterval)
-			}
-		case cProto1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].IPProto
-			}
-		case cToS1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].ToS
-			}
-		case cDSCP1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].ToS >> 2
-			}
-		case cSrcMask1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].SrcMask
-			}
-		case cDstMask1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].DstMask
-			}
-		case cDirection1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = direction(rs[i].Direction)
-			}
-		case cEndReason1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = byte(rs[i].EndReason)
-			}
-		case cEngineType1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].EngineType
-			}
-		case cEngineID1:
-			for i := range rs {
-				*(*byte)(unsafe.Add(q, i*stride)) = rs[i].EngineID
-			}
-		case cSrcMAC:
-			for i := range rs {
-				*(*[6]byte)(unsafe.Add(q, i*stride)) = rs[i].SrcMAC
-			}
-		case cDstMAC:
-			for i := range rs {
-				*(*[6]byte)(unsafe.Add(q, i*stride)) = rs[i].DstMAC
-			}
-		case cMPLS3:
-			for i := range rs {
-				l := rs[i].MPLSLabel & 0xfffff << 4
+		case cMPLS:
+			for i := range n {
+				l := *(*uint32)(unsafe.Add(r, uintptr(i)*size)) & 0xfffff << 4
 				*(*[3]byte)(unsafe.Add(q, i*stride)) = [3]byte{byte(l >> 16), byte(l >> 8), byte(l)}
-			}
-		case cStartNTP:
-			for i := range rs {
-				put64(unsafe.Add(q, i*stride), ntp(rs[i].Start))
-			}
-		case cEndNTP:
-			for i := range rs {
-				put64(unsafe.Add(q, i*stride), ntp(rs[i].End))
 			}
 		}
 	}
