@@ -185,7 +185,8 @@ var (
 
 // Builder appends IPFIX messages to a caller's buffer: [Builder.Start] writes a header,
 // [Builder.AddFlow] and its kin append data records until the message reaches MaxSize,
-// [Builder.Finish] completes it.
+// [Builder.Finish] completes it. [Builder.AddFlows] and [Builder.AddFlowsWith] append many
+// records at once, for a fraction of the cost per record.
 //
 // A template goes into a message just before the first data record that uses it, and again
 // after every TemplateRefresh messages and every TemplateInterval of the observation domain
@@ -336,7 +337,8 @@ func (b *Builder) AddFlow(r *flow.Record) error {
 // is [flow.ErrFull] if the message has no room for rs[n] (Finish it, Start another and
 // add rs[n:]). The message is byte for byte what AddFlow called for each record writes,
 // but consecutive records of one address family are encoded together, each field of the
-// template for all of them at once, which costs much less per record.
+// template for all of them at once, which costs much less per record. It panics if Start
+// was not called.
 func (b *Builder) AddFlows(rs []flow.Record) (n int, err error) {
 	for n < len(rs) {
 		v6 := isV6(&rs[n])

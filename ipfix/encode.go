@@ -12,13 +12,13 @@ import (
 	"github.com/flowkit/flow/template"
 )
 
-// encOp says which part of a flow.Record one field of a template is written from. An
-// encode plan is a slice of them, worked out once when a template is defined, so that
-// encoding a record walks the slice instead of looking elements up.
+// encOp says which part of a flow.Record one field of a template is written from. The
+// encode plan, worked out once when a template is defined, holds one for each field the
+// Record fills, so that encoding walks the plan instead of looking elements up.
 type encOp uint8
 
 const (
-	eZero encOp = iota // an element the plan does not fill: zeros, or an empty variable-length value
+	eNone encOp = iota // no element of the Record's
 	eSrcAddr4
 	eSrcAddr6
 	eDstAddr4
