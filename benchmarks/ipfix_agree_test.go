@@ -42,16 +42,24 @@ func ipfixWant(i int) flow.Record {
 	return r
 }
 
-// TestIPFIXEncodeAgree checks that go-ipfix and the Builder write the same message for the
-// benchmark's records, and that it reads back as those records.
+// TestIPFIXEncodeAgree checks that go-ipfix and the Builder, adding records one by one and
+// as a batch, write the same message for the benchmark's records, and that it reads back
+// as those records.
 func TestIPFIXEncodeAgree(t *testing.T) {
-	e := newIPFIXEncoder(t)
+	e := newIPFIXEncoder(t, false)
 	ours := e.encode(t, nil) // the second message: one data set, sequence 20
-	theirs := newGoIPFIXEncoder(t).encode(t, ipfixRecords)
-	if !bytes.Equal(ours, theirs) {
-		t.Errorf("messages differ:\n flowkit % x\n goipfix % x", ours[:min(len(ours), 64)], theirs[:min(len(theirs), 64)])
+	eb := newIPFIXEncoder(t, true)
+	if !bytes.Equal(eb.first, e.first) {
+		t.Error("the batch's first message, with the template, differs from the one record by record")
 	}
-	for name, m := range map[string][]byte{"flowkit": ours, "goipfix": theirs} {
+	batch := eb.encode(t, nil)
+	theirs := newGoIPFIXEncoder(t).encode(t, ipfixRecords)
+	for name, m := range map[string][]byte{"flowkit": ours, "flowkit-batch": batch} {
+		if !bytes.Equal(m, theirs) {
+			t.Errorf("messages differ:\n %s % x\n goipfix % x", name, m[:min(len(m), 64)], theirs[:min(len(theirs), 64)])
+		}
+	}
+	for name, m := range map[string][]byte{"flowkit": ours, "flowkit-batch": batch, "goipfix": theirs} {
 		got := decodeIPFIX(t, m, e.first)
 		if len(got) != ipfixRecords {
 			t.Fatalf("%s: %d records", name, len(got))

@@ -3,7 +3,9 @@ package ipfix
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/template"
@@ -92,18 +94,18 @@ type builderTemplate struct {
 	id      uint16
 	options bool
 	wire    []byte // the template record
-	plan    []encStep
+	plan    encPlan
 	recLen  int
 	check   *template.Template // measures raw records of caller templates
 	builtin bool
 }
 
 func newBuilderTemplate(id uint16, scopeCount int, fields []template.Field) (builderTemplate, error) {
-	plan, n, err := compilePlan(fields)
+	plan, err := compilePlan(fields, false)
 	if err != nil {
 		return builderTemplate{}, err
 	}
-	t := builderTemplate{id: id, options: scopeCount > 0, plan: plan, recLen: n}
+	t := builderTemplate{id: id, options: scopeCount > 0, plan: plan, recLen: plan.recLen}
 	w := binary.BigEndian.AppendUint16(nil, id)
 	w = binary.BigEndian.AppendUint16(w, uint16(len(fields)))
 	if t.options {
@@ -183,7 +185,8 @@ var (
 
 // Builder appends IPFIX messages to a caller's buffer: [Builder.Start] writes a header,
 // [Builder.AddFlow] and its kin append data records until the message reaches MaxSize,
-// [Builder.Finish] completes it.
+// [Builder.Finish] completes it. [Builder.AddFlows] and [Builder.AddFlowsWith] append many
+// records at once, for a fraction of the cost per record.
 //
 // A template goes into a message just before the first data record that uses it, and again
 // after every TemplateRefresh messages and every TemplateInterval of the observation domain
@@ -325,7 +328,34 @@ func (b *Builder) AddFlow(r *flow.Record) error {
 	if isV6(r) {
 		i = idxIPv6
 	}
-	return b.add(i, r, nil, nil)
+	_, err := b.addFlows(i, unsafe.Slice(r, 1), nil)
+	return err
+}
+
+// AddFlows appends the records of rs as AddFlow would, in order, and returns how many it
+// added. As with [io.Writer], an error comes with every shortfall: when n < len(rs), err
+// is [flow.ErrFull] if the message has no room for rs[n] (Finish it, Start another and
+// add rs[n:]). The message is byte for byte what AddFlow called for each record writes,
+// but consecutive records of one address family are encoded together, each field of the
+// template for all of them at once, which costs much less per record. It panics if Start
+// was not called.
+func (b *Builder) AddFlows(rs []flow.Record) (n int, err error) {
+	for n < len(rs) {
+		v6 := isV6(&rs[n])
+		j := n + 1
+		for j < len(rs) && isV6(&rs[j]) == v6 {
+			j++
+		}
+		i := idxIPv4
+		if v6 {
+			i = idxIPv6
+		}
+		k, err := b.addFlows(i, rs[n:j], nil)
+		if n += k; err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // AddBiflow appends one RFC 5103 biflow record: the forward record fwd, with the reverse
@@ -337,7 +367,8 @@ func (b *Builder) AddBiflow(fwd, rev *flow.Record) error {
 	if isV6(fwd) {
 		i = idxBiflowIPv6
 	}
-	return b.add(i, fwd, rev, nil)
+	_, err := b.addFlows(i, unsafe.Slice(fwd, 1), one(rev))
+	return err
 }
 
 func isV6(r *flow.Record) bool { return !r.SrcAddr.Unmap().Is4() || !r.DstAddr.Unmap().Is4() }
@@ -401,7 +432,13 @@ func (b *Builder) AddRecord(id uint16, rec []byte) error {
 	if rec == nil {
 		rec = []byte{}
 	}
-	return b.add(i, nil, nil, rec)
+	if !b.prepare(i, len(rec)) {
+		return flow.ErrFull
+	}
+	b.buf = append(b.buf, rec...)
+	b.records++
+	b.flows++
+	return nil
 }
 
 // AddFlowWith appends fwd as a record of the template id: each field that flow.Record has
@@ -412,20 +449,38 @@ func (b *Builder) AddFlowWith(id uint16, fwd, rev *flow.Record) error {
 	if i < 0 || i == idxSampling {
 		return errUnknownTemplate
 	}
-	return b.add(i, fwd, rev, nil)
+	_, err := b.addFlows(i, unsafe.Slice(fwd, 1), one(rev))
+	return err
 }
 
-// add appends a record of template i: encoded from fwd and rev, or raw when raw is not nil,
-// preceded by the sampling options and the template when the domain needs them.
-func (b *Builder) add(i int, fwd, rev *flow.Record, raw []byte) error {
+// one is the reverse record r as the batch encoder takes it: nil for none.
+func one(r *flow.Record) []flow.Record {
+	if r == nil {
+		return nil
+	}
+	return unsafe.Slice(r, 1)
+}
+
+// AddFlowsWith appends the records of rs as AddFlowWith(id, &rs[k], nil) would, in
+// order, and returns how many it added; when that is fewer than len(rs), err says why, as
+// for [Builder.AddFlows], whose batch encoding it shares.
+func (b *Builder) AddFlowsWith(id uint16, rs []flow.Record) (int, error) {
+	i := b.index(id)
+	if i < 0 || i == idxSampling {
+		return 0, errUnknownTemplate
+	}
+	return b.addFlows(i, rs, nil)
+}
+
+// prepare readies the message for records of template i: it writes the sampling options,
+// the template and a set header when they are due, and returns true, or returns false
+// having written nothing when they and the first record (of size bytes) do not fit.
+func (b *Builder) prepare(i, size int) bool {
 	if !b.open {
 		panic("ipfix: Builder used before Start")
 	}
 	t, d := b.tmpl(i), b.dom
-	need := t.recLen
-	if raw != nil {
-		need = len(raw)
-	}
+	need := size
 	sampling := b.SamplingInterval != 0 && !d.has(idxSampling)
 	tpl := !d.has(i)
 	if sampling {
@@ -439,7 +494,7 @@ func (b *Builder) add(i int, fwd, rev *flow.Record, raw []byte) error {
 		need += SetHeaderLen
 	}
 	if len(b.buf)-b.hdr+need > b.MaxSize {
-		return flow.ErrFull
+		return false
 	}
 	if sampling {
 		b.appendSampling()
@@ -453,14 +508,36 @@ func (b *Builder) add(i int, fwd, rev *flow.Record, raw []byte) error {
 	if b.set < 0 || b.setID != t.id {
 		b.openSet(t.id)
 	}
-	if raw != nil {
-		b.buf = append(b.buf, raw...)
-	} else {
-		b.buf = encode(b.buf, t.plan, fwd, rev)
+	return true
+}
+
+// addFlows appends as many of the records fwd as fit as records of template i, with the
+// reverse records rev (nil, or as many as fwd), and returns how many, with flow.ErrFull
+// when that is fewer than len(fwd). The message grows once for all of them.
+func (b *Builder) addFlows(i int, fwd, rev []flow.Record) (int, error) {
+	if len(fwd) == 0 {
+		return 0, nil
 	}
-	b.records++
-	b.flows++
-	return nil
+	t := b.tmpl(i)
+	if !b.prepare(i, t.recLen) {
+		return 0, flow.ErrFull
+	}
+	k := len(fwd)
+	if t.recLen > 0 {
+		k = min(k, 1+(b.MaxSize-(len(b.buf)-b.hdr)-t.recLen)/t.recLen)
+	}
+	at := len(b.buf)
+	b.buf = slices.Grow(b.buf, k*t.recLen)[:at+k*t.recLen]
+	if rev != nil {
+		rev = rev[:k]
+	}
+	encodeSet(b.buf[at:], &t.plan, fwd[:k], rev)
+	b.records += k
+	b.flows += k
+	if k < len(fwd) {
+		return k, flow.ErrFull
+	}
+	return k, nil
 }
 
 func appendTemplateSet(buf []byte, t *builderTemplate) []byte {

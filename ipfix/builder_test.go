@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -482,5 +483,183 @@ func BenchmarkBuilder(b *testing.B) {
 			bl.AddFlow(&recs[i])
 		}
 		buf = bl.Finish()
+	}
+}
+
+// buildBatches encodes recs into messages as build does, but handing the Builder all the
+// records not yet added at once, with add (AddFlows or AddFlowsWith); it checks add's
+// contract: an error exactly when fewer than all are added, flow.ErrFull when the message
+// is full.
+func buildBatches(t testing.TB, b *ipfix.Builder, now time.Time, recs []flow.Record, add func([]flow.Record) (int, error)) [][]byte {
+	t.Helper()
+	var msgs [][]byte
+	for len(recs) > 0 {
+		b.Start(nil, now)
+		n, err := add(recs)
+		switch {
+		case n < 0 || n > len(recs):
+			t.Fatalf("%d of %d records added", n, len(recs))
+		case n < len(recs) && !errors.Is(err, flow.ErrFull):
+			t.Fatalf("%d of %d records added, and the error is %v", n, len(recs), err)
+		case n == len(recs) && err != nil:
+			t.Fatalf("all records added, and the error is %v", err)
+		case b.Len() == 0:
+			t.Fatalf("record %q fits no message", recs[0].SrcAddr)
+		}
+		recs = recs[n:]
+		msgs = append(msgs, b.Finish())
+	}
+	return msgs
+}
+
+// TestAddFlows: adding a batch writes the same messages, byte for byte, as adding its
+// records one by one, whatever the mix of families, with the templates and the sampling
+// options resent within a batch and batches that span several messages.
+func TestAddFlows(t *testing.T) {
+	now := time.Unix(1767225600, 0)
+	alternating := testRecords(300, flow.TimeOf(now))
+	runs := slices.Clone(alternating) // runs of one family of 1 to 23 records
+	for i := 0; i < len(runs); {
+		n := 1 + i%23
+		j := min(i+n, len(runs))
+		slices.SortStableFunc(runs[i:j], func(a, b flow.Record) int { return a.SrcAddr.BitLen() - b.SrcAddr.BitLen() })
+		i = j
+	}
+	for name, recs := range map[string][]flow.Record{"alternating": alternating, "runs": runs} {
+		for _, max := range []int{400, 576, 1400, 9000} {
+			cfg := ipfix.Builder{MaxSize: max, SamplingInterval: 10, TemplateRefresh: 3, Domain: 5}
+			one := cfg
+			want := build(t, &one, now, len(recs), func(i int) error { return one.AddFlow(&recs[i]) })
+			batch := cfg
+			got := buildBatches(t, &batch, now, recs, batch.AddFlows)
+			if len(want) < 2 {
+				t.Fatalf("%s, MaxSize %d: one message", name, max)
+			}
+			if !cmp.Equal(got, want) {
+				t.Errorf("%s, MaxSize %d: %d messages from AddFlows, %d from AddFlow, or their bytes differ", name, max, len(got), len(want))
+			}
+			if batch.Sequence(5) != one.Sequence(5) || batch.Sequence(5) < uint32(len(recs)) {
+				t.Errorf("%s, MaxSize %d: sequence %d, one by one %d", name, max, batch.Sequence(5), one.Sequence(5))
+			}
+			d := flowtest.NewIPFIXDecoder(exporterAddr, false)
+			for _, m := range got {
+				if err := d.Message(m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(d.Flows) != len(recs) {
+				t.Errorf("%s, MaxSize %d: %d records back", name, max, len(d.Flows))
+			}
+		}
+	}
+
+	var b ipfix.Builder
+	b.Start(nil, now)
+	if n, err := b.AddFlows(nil); n != 0 || err != nil {
+		t.Errorf("no records: %d, %v", n, err)
+	}
+	if m := b.Finish(); len(m) != 0 {
+		t.Errorf("no records, and a message of %d bytes", len(m))
+	}
+	b.MaxSize = 60
+	b.Start(nil, now)
+	if n, err := b.AddFlows(alternating[:3]); n != 0 || !errors.Is(err, flow.ErrFull) {
+		t.Errorf("records larger than MaxSize: %d, %v", n, err)
+	}
+}
+
+// TestAddFlowsWith: a batch of a caller template, with reduced-size, unknown,
+// variable-length and reverse fields, writes what adding its records one by one does,
+// and mixed with batches of the default templates in one message too.
+func TestAddFlowsWith(t *testing.T) {
+	now := time.Unix(1767225600, 0)
+	recs := testRecords(200, flow.TimeOf(now))
+	fields := []template.Field{
+		{ID: 8, Length: 4}, {ID: 28, Length: 16},
+		{ID: 1, Length: 4}, {ID: 2, Length: 2}, {ID: 152, Length: 8}, {ID: 151, Length: 4},
+		{ID: 161, Length: 4}, {ID: 156, Length: 8}, {ID: 6, Length: 1}, {ID: 195, Length: 1},
+		{ID: 32, Length: 2}, {ID: 176, Length: 1}, {ID: 10, Length: 2}, {ID: 61, Length: 1},
+		{ID: 56, Length: 6}, {ID: 70, Length: 3}, {ID: 34, Length: 4},
+		{ID: 82, Length: template.VarLen}, {ID: 1000, Length: 3, Enterprise: 9},
+		{ID: 1, Length: 8, Enterprise: template.ReversePEN},
+	}
+	for _, max := range []int{400, 1400} {
+		cfg := ipfix.Builder{MaxSize: max, TemplateRefresh: 4}
+		id, err := cfg.AddTemplate(0, fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, batch := cfg, cfg
+		want := build(t, &one, now, len(recs), func(i int) error { return one.AddFlowWith(id, &recs[i], nil) })
+		got := buildBatches(t, &batch, now, recs, func(rs []flow.Record) (int, error) { return batch.AddFlowsWith(id, rs) })
+		if len(want) < 2 || !cmp.Equal(got, want) {
+			t.Errorf("MaxSize %d: %d messages from AddFlowsWith, %d from AddFlowWith, or their bytes differ", max, len(got), len(want))
+		}
+
+		// Batches of 7, alternately of the caller's template and of the default ones.
+		one, batch = cfg, cfg
+		want = build(t, &one, now, len(recs), func(i int) error {
+			if i/7%2 == 0 {
+				return one.AddFlowWith(id, &recs[i], nil)
+			}
+			return one.AddFlow(&recs[i])
+		})
+		var k int
+		got = buildBatches(t, &batch, now, recs, func(rs []flow.Record) (int, error) {
+			n := 0
+			for n < len(rs) {
+				end := min(len(rs), n+7-(k+n)%7)
+				var m int
+				var err error
+				if (k+n)/7%2 == 0 {
+					m, err = batch.AddFlowsWith(id, rs[n:end])
+				} else {
+					m, err = batch.AddFlows(rs[n:end])
+				}
+				if n += m; err != nil {
+					k += n
+					return n, err
+				}
+			}
+			k += n
+			return n, nil
+		})
+		if !cmp.Equal(got, want) {
+			t.Errorf("MaxSize %d, mixed: %d messages from batches, %d one by one, or their bytes differ", max, len(got), len(want))
+		}
+	}
+
+	var b ipfix.Builder
+	b.Start(nil, now)
+	for _, id := range []uint16{ipfix.TemplateSampling, ipfix.FirstCallerTemplate, 300} {
+		if n, err := b.AddFlowsWith(id, recs[:2]); n != 0 || err == nil {
+			t.Errorf("template %d: %d, %v", id, n, err)
+		}
+	}
+}
+
+// TestAddFlowsAllocs: a batch allocates nothing when the buffer has room.
+func TestAddFlowsAllocs(t *testing.T) {
+	now := time.Unix(1767225600, 0)
+	recs := testRecords(40, flow.TimeOf(now))
+	b := ipfix.Builder{MaxSize: 9000, SamplingInterval: 10, TemplateRefresh: 2}
+	id, err := b.AddTemplate(0, []template.Field{{ID: 8, Length: 4}, {ID: 1, Length: 4}, {ID: 82, Length: template.VarLen}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 9000)
+	run := func() {
+		b.Start(buf[:0], now)
+		if n, err := b.AddFlows(recs); n != len(recs) || err != nil {
+			t.Fatalf("AddFlows: %d, %v", n, err)
+		}
+		if n, err := b.AddFlowsWith(id, recs); n != len(recs) || err != nil {
+			t.Fatalf("AddFlowsWith: %d, %v", n, err)
+		}
+		buf = b.Finish()
+	}
+	run()
+	if n := testing.AllocsPerRun(100, run); n != 0 {
+		t.Errorf("%v allocs per message", n)
 	}
 }

@@ -4,19 +4,21 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
+	"unsafe"
 
 	"github.com/flowkit/flow"
 	"github.com/flowkit/flow/template"
 )
 
-// encOp says which part of a flow.Record one field of a template is written from. An
-// encode plan is a slice of them, worked out once when a template is defined, so that
-// encoding a record walks the slice instead of looking elements up.
+// encOp says which part of a flow.Record one field of a template is written from. The
+// encode plan, worked out once when a template is defined, holds one for each field the
+// Record fills, so that encoding walks the plan instead of looking elements up.
 type encOp uint8
 
 const (
-	eZero encOp = iota // an element the plan does not fill: zeros, or an empty variable-length value
+	eNone encOp = iota // no element of the Record's
 	eSrcAddr4
 	eSrcAddr6
 	eDstAddr4
@@ -93,215 +95,384 @@ var encMappings = map[uint16]encMapping{
 	161: {eDurationMs, 1, 8}, 162: {eDurationUs, 1, 8}, 34: {eSampling, 1, 8},
 }
 
-// encStep is one field of an encode plan.
+// encCode is how a step writes its field: a store specialised to a kind of Record field
+// (read at the step's source offset) and one width, or the generic path for the rarer
+// combinations. Encoding applies each step to every record of a batch in turn, so what
+// costs is the store itself, and a specialised store is a load, a byte swap and a write.
+type encCode uint8
+
+const (
+	cGeneric      encCode = iota // value(op) written in n bytes, saturated
+	cAddr4                       // a netip.Addr as IPv4
+	cAddr16                      // a netip.Addr as IPv6
+	cU64x8                       // a uint64 in 8 bytes
+	cU64x4                       // a uint64 in 4, saturated
+	cU32x4                       // a uint32 in 4 bytes
+	cU16x2                       // a uint16 in 2 bytes
+	cU16x1                       // a uint16 in 1, saturated
+	cU8x1                        // a uint8 in 1 byte
+	cMAC                         // a flow.MAC
+	cMillis8                     // a flow.Time in milliseconds, 8 bytes
+	cSeconds4                    // a flow.Time in seconds, 4 bytes
+	cNTP                         // a flow.Time as an NTP timestamp
+	cDSCP                        // the ToS's top 6 bits, 1 byte
+	cDirection                   // flowDirection, 1 byte
+	cICMPTypeCode                // type<<8 | code of ICMP flows, 2 bytes
+	cMPLS                        // the MPLS label as in a label stack entry, 3 bytes
+)
+
+// specialised maps an element's op and length to its specialised store and the offset in
+// flow.Record of the field it reads.
+var specialised = func() map[[2]int]encStep {
+	var r flow.Record
+	off := func(p unsafe.Pointer) uint16 { return uint16(uintptr(p) - uintptr(unsafe.Pointer(&r))) }
+	m := map[[2]int]encStep{}
+	set := func(op encOp, n int, code encCode, p unsafe.Pointer) {
+		m[[2]int{int(op), n}] = encStep{code: code, src: off(p)}
+	}
+	for _, a := range []struct {
+		v4, v6 encOp
+		p      *netip.Addr
+	}{{eSrcAddr4, eSrcAddr6, &r.SrcAddr}, {eDstAddr4, eDstAddr6, &r.DstAddr},
+		{eNextHop4, eNextHop6, &r.NextHop}, {eBGPNextHop4, eBGPNextHop6, &r.BGPNextHop}} {
+		set(a.v4, 4, cAddr4, unsafe.Pointer(a.p))
+		set(a.v6, 16, cAddr16, unsafe.Pointer(a.p))
+	}
+	for op, p := range map[encOp]*uint64{eBytes: &r.Bytes, ePackets: &r.Packets} {
+		set(op, 8, cU64x8, unsafe.Pointer(p))
+		set(op, 4, cU64x4, unsafe.Pointer(p))
+	}
+	for op, p := range map[encOp]*uint32{eInIf: &r.InIf, eOutIf: &r.OutIf, eSrcAS: &r.SrcAS, eDstAS: &r.DstAS, eSampling: &r.SamplingInterval} {
+		set(op, 4, cU32x4, unsafe.Pointer(p))
+	}
+	for op, p := range map[encOp]*uint16{eSrcPort: &r.SrcPort, eDstPort: &r.DstPort, eTCPFlags: &r.TCPFlags, eVLAN: &r.VLAN, eOutVLAN: &r.OutVLAN} {
+		set(op, 2, cU16x2, unsafe.Pointer(p))
+	}
+	set(eTCPFlags, 1, cU16x1, unsafe.Pointer(&r.TCPFlags))
+	for op, p := range map[encOp]*uint8{eProto: &r.IPProto, eToS: &r.ToS, eSrcMask: &r.SrcMask, eDstMask: &r.DstMask,
+		eEndReason: (*uint8)(&r.EndReason), eEngineType: &r.EngineType, eEngineID: &r.EngineID} {
+		set(op, 1, cU8x1, unsafe.Pointer(p))
+	}
+	set(eSrcMAC, 6, cMAC, unsafe.Pointer(&r.SrcMAC))
+	set(eDstMAC, 6, cMAC, unsafe.Pointer(&r.DstMAC))
+	for _, t := range []struct {
+		ms, sec, ntp encOp
+		p            *flow.Time
+	}{{eStartMs, eStartSec, eStartNTP, &r.Start}, {eEndMs, eEndSec, eEndNTP, &r.End}} {
+		set(t.ms, 8, cMillis8, unsafe.Pointer(t.p))
+		set(t.sec, 4, cSeconds4, unsafe.Pointer(t.p))
+		set(t.ntp, 8, cNTP, unsafe.Pointer(t.p))
+	}
+	set(eDSCP, 1, cDSCP, unsafe.Pointer(&r.ToS))
+	set(eDirection, 1, cDirection, unsafe.Pointer(&r.Direction))
+	set(eICMPTypeCode, 2, cICMPTypeCode, unsafe.Pointer(&r))
+	set(eMPLSLabel, 3, cMPLS, unsafe.Pointer(&r.MPLSLabel))
+	return m
+}()
+
+// encStep is one field of an encode plan that the Record fills.
 type encStep struct {
-	op  encOp
-	n   uint16 // the field's length, or template.VarLen
-	rev bool   // read from the reverse record (an RFC 5103 reverse element)
+	code encCode
+	op   encOp  // what the generic path writes
+	rev  bool   // read from the reverse record (an RFC 5103 reverse element)
+	src  uint16 // the offset in flow.Record of what a specialised store reads
+	off  uint16 // the field's offset in the record
+	n    uint16 // the field's length
 }
 
-// compilePlan works out the encode plan of a template and the length of its records (which
-// is fixed: the plan writes variable-length fields it does not fill as empty). It rejects
-// lengths an element cannot have, so that every record the plan writes decodes.
-func compilePlan(fields []template.Field) ([]encStep, int, error) {
-	plan := make([]encStep, len(fields))
+// encPlan is how to encode the records of one template. Every record has the same length:
+// the plan writes the variable-length fields it does not fill as empty values. The
+// fields it does not fill (and the reverse ones, when there is no reverse record) are
+// zero, which the encoder writes by clearing the records first.
+type encPlan struct {
+	steps  []encStep
+	recLen int
+	zero   bool // some fields are not filled
+	rev    bool // some steps read the reverse record
+}
+
+// compilePlan works out the encode plan of a template. It rejects lengths an element
+// cannot have, so that every record the plan writes decodes. generic makes every step
+// but the addresses' take the generic path, for tests to compare with the specialised
+// stores.
+func compilePlan(fields []template.Field, generic bool) (encPlan, error) {
+	var p encPlan
 	n := 0
 	for i, f := range fields {
-		s := encStep{n: f.Length}
+		off := n
 		if f.Length == template.VarLen {
-			n++ // an empty value: its one-byte length
+			n++ // an empty value: its one-byte length, zero
 		} else {
 			n += int(f.Length)
 		}
-		if f.Enterprise == 0 || f.Enterprise == template.ReversePEN {
-			if m, ok := encMappings[f.ID]; ok {
-				if f.Length < m.min || f.Length > m.max {
-					return nil, 0, fmt.Errorf("ipfix: field %d (element %d, enterprise %d): length %d, want %d to %d",
-						i, f.ID, f.Enterprise, f.Length, m.min, m.max)
-				}
-				s.op, s.rev = m.op, f.Enterprise == template.ReversePEN
-			}
+		m, ok := encMappings[f.ID]
+		if !ok || f.Enterprise != 0 && f.Enterprise != template.ReversePEN {
+			p.zero = true
+			continue
 		}
-		plan[i] = s
+		if f.Length < m.min || f.Length > m.max {
+			return encPlan{}, fmt.Errorf("ipfix: field %d (element %d, enterprise %d): length %d, want %d to %d",
+				i, f.ID, f.Enterprise, f.Length, m.min, m.max)
+		}
+		if n+SetHeaderLen+HeaderLen > MaxMessageLen {
+			break // reported below, before an offset can overflow
+		}
+		s := encStep{}
+		isAddr := m.op >= eSrcAddr4 && m.op <= eBGPNextHop6 // no generic path: only the stores
+		if !generic || isAddr {
+			s = specialised[[2]int{int(m.op), int(f.Length)}]
+		}
+		s.op, s.off, s.n, s.rev = m.op, uint16(off), f.Length, f.Enterprise == template.ReversePEN
+		p.rev = p.rev || s.rev
+		p.steps = append(p.steps, s)
 	}
 	if n+SetHeaderLen+HeaderLen > MaxMessageLen {
-		return nil, 0, errors.New("ipfix: template records do not fit in a message")
+		return encPlan{}, errors.New("ipfix: template records do not fit in a message")
 	}
-	return plan, n, nil
+	p.recLen = n
+	return p, nil
 }
 
-// encode appends one record of the plan's template, filled from fwd and, for reverse
-// elements, from rev (zeros when rev is nil).
-func encode(b []byte, plan []encStep, fwd, rev *flow.Record) []byte {
-	for _, s := range plan {
-		r := fwd
+// encodeSet writes len(fwd) records of the plan's template into dst, one after the other,
+// filled from fwd and, for reverse elements, from rev (zeros when rev is nil; else it has
+// as many records as fwd). dst must hold them: len(fwd)*recLen bytes.
+//
+// It works step by step, each step over all the records, rather than record by record:
+// the switch on a step's code then costs once per field of the batch instead of once per
+// field of every record, and each case is a tight loop of stores.
+func encodeSet(dst []byte, p *encPlan, fwd, rev []flow.Record) {
+	n, stride := len(fwd), p.recLen
+	if n == 0 || stride == 0 || len(dst) < n*stride || rev != nil && len(rev) != n {
+		return
+	}
+	if p.zero || p.rev && rev == nil {
+		clear(dst[:n*stride])
+	}
+	const size = unsafe.Sizeof(flow.Record{})
+	base := unsafe.Pointer(unsafe.SliceData(dst))
+	for k := range p.steps {
+		s := &p.steps[k]
+		rs := fwd
 		if s.rev {
-			if r = rev; r == nil {
-				b = appendZero(b, s.n)
-				continue
+			if rs = rev; rs == nil {
+				continue // cleared above
 			}
 		}
-		n := int(s.n)
-		switch s.op {
-		case eZero:
-			b = appendZero(b, s.n)
-		case eSrcAddr4:
-			b = append4(b, r.SrcAddr)
-		case eSrcAddr6:
-			b = append16(b, r.SrcAddr)
-		case eDstAddr4:
-			b = append4(b, r.DstAddr)
-		case eDstAddr6:
-			b = append16(b, r.DstAddr)
-		case eNextHop4:
-			b = append4(b, r.NextHop)
-		case eNextHop6:
-			b = append16(b, r.NextHop)
-		case eBGPNextHop4:
-			b = append4(b, r.BGPNextHop)
-		case eBGPNextHop6:
-			b = append16(b, r.BGPNextHop)
-		case eBytes:
-			b = appendUint(b, r.Bytes, n)
-		case ePackets:
-			b = appendUint(b, r.Packets, n)
-		case eProto:
-			b = appendUint(b, uint64(r.IPProto), n)
-		case eToS:
-			b = appendUint(b, uint64(r.ToS), n)
-		case eDSCP:
-			b = appendUint(b, uint64(r.ToS>>2), n)
-		case eTCPFlags:
-			b = appendUint(b, uint64(r.TCPFlags), n)
-		case eSrcPort:
-			b = appendUint(b, uint64(r.SrcPort), n)
-		case eDstPort:
-			b = appendUint(b, uint64(r.DstPort), n)
-		case eICMPTypeCode, eICMPType, eICMPCode:
-			v := uint64(0)
-			if r.IPProto == 1 || r.IPProto == 58 {
-				v = uint64(r.DstPort) // type<<8 | code, as NetFlow exporters put it in the port
-				switch s.op {
-				case eICMPType:
-					v >>= 8
-				case eICMPCode:
-					v &= 0xff
+		// Every step ends within the record (compilePlan), and dst holds n records (checked
+		// above): the stores below stay in dst. The source offsets are of fields of the
+		// type they are read as (specialised).
+		q := unsafe.Add(base, s.off)
+		r := unsafe.Add(unsafe.Pointer(unsafe.SliceData(rs)), s.src)
+		switch s.code {
+		case cGeneric:
+			for i := range rs {
+				putUint(unsafe.Add(q, i*stride), value(s.op, &rs[i]), int(s.n))
+			}
+		case cAddr4:
+			for i := range n {
+				a := *(*netip.Addr)(unsafe.Add(r, uintptr(i)*size))
+				d := (*[4]byte)(unsafe.Add(q, i*stride))
+				if a.Is4() {
+					*d = a.As4()
+				} else {
+					*d = as4(a)
 				}
 			}
-			b = appendUint(b, v, n)
-		case eInIf:
-			b = appendUint(b, uint64(r.InIf), n)
-		case eOutIf:
-			b = appendUint(b, uint64(r.OutIf), n)
-		case eSrcAS:
-			b = appendUint(b, uint64(r.SrcAS), n)
-		case eDstAS:
-			b = appendUint(b, uint64(r.DstAS), n)
-		case eSrcMask:
-			b = appendUint(b, uint64(r.SrcMask), n)
-		case eDstMask:
-			b = appendUint(b, uint64(r.DstMask), n)
-		case eVLAN:
-			b = appendUint(b, uint64(r.VLAN), n)
-		case eOutVLAN:
-			b = appendUint(b, uint64(r.OutVLAN), n)
-		case eSrcMAC:
-			b = append(b, r.SrcMAC[:]...)
-		case eDstMAC:
-			b = append(b, r.DstMAC[:]...)
-		case eDirection:
-			// flowDirection has 0 ingress, 1 egress; 255 is no value of it, which
-			// collectors show as unknown (and ours reads back as such).
-			v := uint64(255)
-			switch r.Direction {
-			case flow.Ingress:
-				v = 0
-			case flow.Egress:
-				v = 1
+		case cAddr16:
+			for i := range n {
+				*(*[16]byte)(unsafe.Add(q, i*stride)) = as16(*(*netip.Addr)(unsafe.Add(r, uintptr(i)*size)))
 			}
-			b = appendUint(b, v, n)
-		case eEndReason:
-			b = appendUint(b, uint64(r.EndReason), n)
-		case eMPLSLabel:
-			l := r.MPLSLabel & 0xfffff << 4
-			b = append(b, byte(l>>16), byte(l>>8), byte(l))
-		case eEngineType:
-			b = appendUint(b, uint64(r.EngineType), n)
-		case eEngineID:
-			b = appendUint(b, uint64(r.EngineID), n)
-		case eStartSec:
-			b = appendUint(b, unixUnits(r.Start, 1e9), n)
-		case eEndSec:
-			b = appendUint(b, unixUnits(r.End, 1e9), n)
-		case eStartMs:
-			b = appendUint(b, unixUnits(r.Start, 1e6), n)
-		case eEndMs:
-			b = appendUint(b, unixUnits(r.End, 1e6), n)
-		case eStartNTP:
-			b = binary.BigEndian.AppendUint64(b, ntp(r.Start))
-		case eEndNTP:
-			b = binary.BigEndian.AppendUint64(b, ntp(r.End))
-		case eDurationMs:
-			b = appendUint(b, durationIn(r, 1e6), n)
-		case eDurationUs:
-			b = appendUint(b, durationIn(r, 1e3), n)
-		case eSampling:
-			b = appendUint(b, uint64(r.SamplingInterval), n)
+		case cU64x8:
+			for i := range n {
+				put64(unsafe.Add(q, i*stride), *(*uint64)(unsafe.Add(r, uintptr(i)*size)))
+			}
+		case cU64x4:
+			for i := range n {
+				put32(unsafe.Add(q, i*stride), uint32(min(*(*uint64)(unsafe.Add(r, uintptr(i)*size)), math.MaxUint32)))
+			}
+		case cU32x4:
+			for i := range n {
+				put32(unsafe.Add(q, i*stride), *(*uint32)(unsafe.Add(r, uintptr(i)*size)))
+			}
+		case cU16x2:
+			for i := range n {
+				put16(unsafe.Add(q, i*stride), *(*uint16)(unsafe.Add(r, uintptr(i)*size)))
+			}
+		case cU16x1:
+			for i := range n {
+				*(*byte)(unsafe.Add(q, i*stride)) = byte(min(*(*uint16)(unsafe.Add(r, uintptr(i)*size)), 0xff))
+			}
+		case cU8x1:
+			for i := range n {
+				*(*byte)(unsafe.Add(q, i*stride)) = *(*byte)(unsafe.Add(r, uintptr(i)*size))
+			}
+		case cMAC:
+			for i := range n {
+				*(*[6]byte)(unsafe.Add(q, i*stride)) = *(*[6]byte)(unsafe.Add(r, uintptr(i)*size))
+			}
+		case cMillis8:
+			for i := range n {
+				put64(unsafe.Add(q, i*stride), unixUnits(*(*flow.Time)(unsafe.Add(r, uintptr(i)*size)), 1e6))
+			}
+		case cSeconds4:
+			for i := range n {
+				put32(unsafe.Add(q, i*stride), uint32(min(unixUnits(*(*flow.Time)(unsafe.Add(r, uintptr(i)*size)), 1e9), math.MaxUint32)))
+			}
+		case cNTP:
+			for i := range n {
+				put64(unsafe.Add(q, i*stride), ntp(*(*flow.Time)(unsafe.Add(r, uintptr(i)*size))))
+			}
+		case cDSCP:
+			for i := range n {
+				*(*byte)(unsafe.Add(q, i*stride)) = *(*byte)(unsafe.Add(r, uintptr(i)*size)) >> 2
+			}
+		case cDirection:
+			for i := range n {
+				*(*byte)(unsafe.Add(q, i*stride)) = direction(*(*flow.Direction)(unsafe.Add(r, uintptr(i)*size)))
+			}
+		case cICMPTypeCode:
+			for i := range rs {
+				put16(unsafe.Add(q, i*stride), uint16(icmpTypeCode(&rs[i])))
+			}
+		case cMPLS:
+			for i := range n {
+				l := *(*uint32)(unsafe.Add(r, uintptr(i)*size)) & 0xfffff << 4
+				*(*[3]byte)(unsafe.Add(q, i*stride)) = [3]byte{byte(l >> 16), byte(l >> 8), byte(l)}
+			}
 		}
 	}
-	return b
 }
 
-// appendZero appends a field's worth of zeros, or an empty variable-length value.
-func appendZero(b []byte, n uint16) []byte {
-	if n == template.VarLen {
-		return append(b, 0)
+// value is what the generic path writes for op: every element but the addresses is an
+// unsigned integer of the Record's, or one worked out from it.
+func value(op encOp, r *flow.Record) uint64 {
+	switch op {
+	case eBytes:
+		return r.Bytes
+	case ePackets:
+		return r.Packets
+	case eProto:
+		return uint64(r.IPProto)
+	case eToS:
+		return uint64(r.ToS)
+	case eDSCP:
+		return uint64(r.ToS >> 2)
+	case eTCPFlags:
+		return uint64(r.TCPFlags)
+	case eSrcPort:
+		return uint64(r.SrcPort)
+	case eDstPort:
+		return uint64(r.DstPort)
+	case eICMPTypeCode:
+		return icmpTypeCode(r)
+	case eICMPType:
+		return icmpTypeCode(r) >> 8
+	case eICMPCode:
+		return icmpTypeCode(r) & 0xff
+	case eInIf:
+		return uint64(r.InIf)
+	case eOutIf:
+		return uint64(r.OutIf)
+	case eSrcAS:
+		return uint64(r.SrcAS)
+	case eDstAS:
+		return uint64(r.DstAS)
+	case eSrcMask:
+		return uint64(r.SrcMask)
+	case eDstMask:
+		return uint64(r.DstMask)
+	case eVLAN:
+		return uint64(r.VLAN)
+	case eOutVLAN:
+		return uint64(r.OutVLAN)
+	case eSrcMAC:
+		return uint64(binary.BigEndian.Uint16(r.SrcMAC[:]))<<32 | uint64(binary.BigEndian.Uint32(r.SrcMAC[2:]))
+	case eDstMAC:
+		return uint64(binary.BigEndian.Uint16(r.DstMAC[:]))<<32 | uint64(binary.BigEndian.Uint32(r.DstMAC[2:]))
+	case eDirection:
+		return uint64(direction(r.Direction))
+	case eEndReason:
+		return uint64(r.EndReason)
+	case eMPLSLabel:
+		return uint64(r.MPLSLabel & 0xfffff << 4)
+	case eEngineType:
+		return uint64(r.EngineType)
+	case eEngineID:
+		return uint64(r.EngineID)
+	case eStartSec:
+		return unixUnits(r.Start, 1e9)
+	case eEndSec:
+		return unixUnits(r.End, 1e9)
+	case eStartMs:
+		return unixUnits(r.Start, 1e6)
+	case eEndMs:
+		return unixUnits(r.End, 1e6)
+	case eStartNTP:
+		return ntp(r.Start)
+	case eEndNTP:
+		return ntp(r.End)
+	case eDurationMs:
+		return durationIn(r, 1e6)
+	case eDurationUs:
+		return durationIn(r, 1e3)
+	case eSampling:
+		return uint64(r.SamplingInterval)
 	}
-	for range n {
-		b = append(b, 0)
-	}
-	return b
+	return 0
 }
 
-// appendUint appends v in n bytes, big-endian. A value too large for a reduced-size field
-// is written as the largest the field holds: a saturated counter misleads less than one
-// that lost its high bits.
-func appendUint(b []byte, v uint64, n int) []byte {
+// icmpTypeCode is type<<8 | code for ICMP flows, taken from the destination port where
+// NetFlow exporters put it; 0 for others.
+func icmpTypeCode(r *flow.Record) uint64 {
+	if r.IPProto == 1 || r.IPProto == 58 {
+		return uint64(r.DstPort)
+	}
+	return 0
+}
+
+// direction is the flowDirection value of d: 0 ingress, 1 egress; 255 is no value of it,
+// which collectors show as unknown (and ours reads back as such).
+func direction(d flow.Direction) byte {
+	switch d {
+	case flow.Ingress:
+		return 0
+	case flow.Egress:
+		return 1
+	}
+	return 255
+}
+
+func put16(p unsafe.Pointer, v uint16) { binary.BigEndian.PutUint16((*[2]byte)(p)[:], v) }
+func put32(p unsafe.Pointer, v uint32) { binary.BigEndian.PutUint32((*[4]byte)(p)[:], v) }
+func put64(p unsafe.Pointer, v uint64) { binary.BigEndian.PutUint64((*[8]byte)(p)[:], v) }
+
+// putUint writes v in n bytes (1 to 8), big-endian. A value too large for a reduced-size
+// field is written as the largest the field holds: a saturated counter misleads less than
+// one that lost its high bits.
+func putUint(p unsafe.Pointer, v uint64, n int) {
 	if n < 8 && v >= 1<<(8*n) {
 		v = 1<<(8*n) - 1
 	}
-	switch n {
-	case 1:
-		return append(b, byte(v))
-	case 2:
-		return binary.BigEndian.AppendUint16(b, uint16(v))
-	case 4:
-		return binary.BigEndian.AppendUint32(b, uint32(v))
-	case 8:
-		return binary.BigEndian.AppendUint64(b, v)
+	b := unsafe.Slice((*byte)(p), n)
+	for i := range b {
+		b[i] = byte(v >> (8 * (n - 1 - i)))
 	}
-	for i := n - 1; i >= 0; i-- {
-		b = append(b, byte(v>>(8*i)))
-	}
-	return b
 }
 
-// append4 appends an IPv4 address (IPv4-mapped ones unmapped); anything else as 0.0.0.0.
-func append4(b []byte, a netip.Addr) []byte {
-	var s [4]byte
+// as4 is an IPv4 address's bytes (IPv4-mapped ones unmapped); anything else gives 0.0.0.0.
+func as4(a netip.Addr) [4]byte {
 	if a = a.Unmap(); a.Is4() {
-		s = a.As4()
+		return a.As4()
 	}
-	return append(b, s[:]...)
+	return [4]byte{}
 }
 
-// append16 appends an IPv6 address, an IPv4 one IPv4-mapped, the absent one as ::.
-func append16(b []byte, a netip.Addr) []byte {
-	var s [16]byte
+// as16 is an IPv6 address's bytes, an IPv4 one IPv4-mapped, the absent one ::.
+func as16(a netip.Addr) [16]byte {
 	if a.IsValid() {
-		s = a.As16()
+		return a.As16()
 	}
-	return append(b, s[:]...)
+	return [16]byte{}
 }
 
 // unixUnits converts t to whole units of unit nanoseconds since the epoch, rounding down;
