@@ -116,11 +116,11 @@ func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sa
 		{"destination VLAN", uint64(g.DstVlan), uint64(r.OutVLAN), goflow2KeepsImpossibleVLAN(uint64(g.DstVlan))},
 		{"source MAC", g.SrcMac, mac(r.SrcMAC), noHeader && g.SrcMac == 0},
 		{"destination MAC", g.DstMac, mac(r.DstMAC), noHeader && g.DstMac == 0},
-		{"IP protocol", uint64(g.Proto), uint64(r.IPProto), false},
-		{"source port", uint64(g.SrcPort), uint64(r.SrcPort), false},
-		{"destination port", dstPort, uint64(r.DstPort), goflow2DropsSFlowICMP(g)},
-		{"TCP flags", uint64(g.TcpFlags), uint64(r.TCPFlags), noHeader && g.TcpFlags == 0},
-		{"ToS", uint64(g.IpTos), uint64(r.ToS), noHeader && g.IpTos == 0},
+		{"IP protocol", uint64(g.Proto), uint64(r.IPProto), goflow2KeepsImpossibleWord(uint64(g.Proto), 0xff)},
+		{"source port", uint64(g.SrcPort), uint64(r.SrcPort), goflow2KeepsImpossibleWord(uint64(g.SrcPort), 0xffff)},
+		{"destination port", dstPort, uint64(r.DstPort), goflow2DropsSFlowICMP(g) || goflow2KeepsImpossibleWord(dstPort, 0xffff)},
+		{"TCP flags", uint64(g.TcpFlags), uint64(r.TCPFlags), noHeader && g.TcpFlags == 0 || goflow2KeepsImpossibleWord(uint64(g.TcpFlags), 0xffff)},
+		{"ToS", uint64(g.IpTos), uint64(r.ToS), noHeader && g.IpTos == 0 || goflow2KeepsImpossibleWord(uint64(g.IpTos), 0xff)},
 	} {
 		if v.gf != v.flowkt && !v.known {
 			return fmt.Sprintf("%s: goflow2 %d, flowkit %d", v.name, v.gf, v.flowkt)
@@ -190,6 +190,12 @@ func goflow2DropsSFlowICMP(g *protoproducer.ProtoProducerMessage) bool {
 // words as they are; a VLAN ID has 12 bits (IEEE 802.1Q), and flowkit reports a value
 // above 4095 as no VLAN.
 func goflow2KeepsImpossibleVLAN(v uint64) bool { return v > 4095 }
+
+// goflow2KeepsImpossibleWord: a sampled IPv4 or IPv6 record (sFlow v5 formats 3 and 4)
+// carries the IP protocol, ports, TCP flags and ToS in 32-bit words; goflow2 reports a
+// word wider than the value it stands for as it is (protocol 808464432), flowkit as
+// absent (0), as it does impossible VLAN words.
+func goflow2KeepsImpossibleWord(v, max uint64) bool { return v > max }
 
 // TestDiffSFlowCompares makes sure the differential target compares flows (the
 // benchmark datagram's 8) and that a difference in a field is named.

@@ -716,9 +716,12 @@ func (p *Parser) fill(r *flow.Record) {
 			if !haveIP {
 				haveIP = true
 				r.SrcAddr, r.DstAddr = ip.SrcAddr, ip.DstAddr
-				r.IPProto, r.ToS = uint8(ip.Protocol), uint8(ip.ToS)
-				r.SrcPort, r.DstPort = uint16(ip.SrcPort), uint16(ip.DstPort)
-				r.TCPFlags = uint16(ip.TCPFlags)
+				// The record's fields are 32-bit words; a value wider than what it
+				// stands for (an IP protocol, a port, flags, a ToS byte) is no such
+				// value, and is reported as absent rather than cut to its low bits.
+				r.IPProto, r.ToS = uint8(within(ip.Protocol, 0xff)), uint8(within(ip.ToS, 0xff))
+				r.SrcPort, r.DstPort = uint16(within(ip.SrcPort, 0xffff)), uint16(within(ip.DstPort, 0xffff))
+				r.TCPFlags = uint16(within(ip.TCPFlags, 0xffff))
 			}
 		case FlowExtSwitch:
 			sw, ok := decodeExtendedSwitch(data)
@@ -763,4 +766,12 @@ func (p *Parser) fill(r *flow.Record) {
 	} else {
 		r.VLAN = headerVLAN
 	}
+}
+
+// within returns v when it is at most max, else 0.
+func within(v, max uint32) uint32 {
+	if v > max {
+		return 0
+	}
+	return v
 }

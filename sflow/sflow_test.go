@@ -800,3 +800,53 @@ func TestAddFlowMixedFamilies(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestSampledIPImpossibleWords: a sampled IPv4/IPv6 record carries protocol, ports, flags
+// and ToS in 32-bit words; a word wider than what it stands for maps to no value in the
+// flow record (not to its low bits), while the typed record keeps the word as sent.
+func TestSampledIPImpossibleWords(t *testing.T) {
+	const junk = 0x30303030
+	for _, tc := range []struct {
+		name string
+		ip   sflow.SampledIP
+		want flow.Record
+	}{
+		{"fits", sflow.SampledIP{Length: 60, Protocol: 6, SrcAddr: netip.MustParseAddr("10.0.0.1"), DstAddr: netip.MustParseAddr("10.0.0.2"),
+			SrcPort: 40000, DstPort: 443, TCPFlags: 0x12, ToS: 0xb8},
+			flow.Record{IPProto: 6, SrcPort: 40000, DstPort: 443, TCPFlags: 0x12, ToS: 0xb8}},
+		{"too wide", sflow.SampledIP{Length: 60, Protocol: junk, SrcAddr: netip.MustParseAddr("2001:db8::1"), DstAddr: netip.MustParseAddr("2001:db8::2"),
+			SrcPort: junk, DstPort: 0x10000, TCPFlags: junk, ToS: 0x100},
+			flow.Record{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := sflow.FlowSample{SamplingRate: 10}
+			if tc.ip.SrcAddr.Is4() {
+				fs.IPv4 = &tc.ip
+			} else {
+				fs.IPv6 = &tc.ip
+			}
+			b := sflow.Builder{Agent: netip.MustParseAddr("192.0.2.1")}
+			b.Start(nil, time.Unix(1000, 0))
+			if err := b.AddFlowSample(&fs); err != nil {
+				t.Fatal(err)
+			}
+			ds := decodeAll(t, b.Finish())
+			r := ds[0].flows[0]
+			got := flow.Record{IPProto: r.IPProto, SrcPort: r.SrcPort, DstPort: r.DstPort, TCPFlags: r.TCPFlags, ToS: r.ToS}
+			if got != tc.want || r.SrcAddr != tc.ip.SrcAddr {
+				t.Errorf("flow %+v, want %+v", got, tc.want)
+			}
+			rec := ds[0].samples[0].recs[0]
+			var ip sflow.SampledIP
+			var err error
+			if tc.ip.SrcAddr.Is4() {
+				ip, err = rec.SampledIPv4()
+			} else {
+				ip, err = rec.SampledIPv6()
+			}
+			if err != nil || ip != tc.ip {
+				t.Errorf("typed record %+v, %v; sent %+v", ip, err, tc.ip)
+			}
+		})
+	}
+}
