@@ -97,6 +97,7 @@ func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sa
 	}
 	noHeader := goflow2IgnoresSampledRecords(s)
 	badIP := goflow2ReadsInvalidIPv4(s)
+	laterFragment := goflow2ReadsPortsOfLaterFragment(s)
 	// flowkit carries ICMP type and code in the destination port, as NetFlow does;
 	// goflow2 in fields of their own.
 	dstPort := uint64(g.DstPort)
@@ -122,9 +123,9 @@ func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sa
 		{"source MAC", g.SrcMac, mac(r.SrcMAC), noHeader && g.SrcMac == 0},
 		{"destination MAC", g.DstMac, mac(r.DstMAC), noHeader && g.DstMac == 0},
 		{"IP protocol", uint64(g.Proto), uint64(r.IPProto), badIP || goflow2KeepsImpossibleWord(uint64(g.Proto), 0xff)},
-		{"source port", uint64(g.SrcPort), uint64(r.SrcPort), badIP || goflow2KeepsImpossibleWord(uint64(g.SrcPort), 0xffff)},
-		{"destination port", dstPort, uint64(r.DstPort), badIP || goflow2DropsSFlowICMP(g) || goflow2KeepsImpossibleWord(dstPort, 0xffff)},
-		{"TCP flags", uint64(g.TcpFlags), uint64(r.TCPFlags), badIP || noHeader && g.TcpFlags == 0 || goflow2KeepsImpossibleWord(uint64(g.TcpFlags), 0xffff)},
+		{"source port", uint64(g.SrcPort), uint64(r.SrcPort), badIP || laterFragment || goflow2KeepsImpossibleWord(uint64(g.SrcPort), 0xffff)},
+		{"destination port", dstPort, uint64(r.DstPort), badIP || laterFragment || goflow2DropsSFlowICMP(g) || goflow2KeepsImpossibleWord(dstPort, 0xffff)},
+		{"TCP flags", uint64(g.TcpFlags), uint64(r.TCPFlags), badIP || laterFragment || noHeader && g.TcpFlags == 0 || goflow2KeepsImpossibleWord(uint64(g.TcpFlags), 0xffff)},
 		{"ToS", uint64(g.IpTos), uint64(r.ToS), badIP || noHeader && g.IpTos == 0 || goflow2KeepsImpossibleWord(uint64(g.IpTos), 0xff)},
 	} {
 		if v.gf != v.flowkt && !v.known {
@@ -226,6 +227,27 @@ func goflow2ReadsInvalidIPv4(s sflow.Sample) bool {
 		}
 		off := int(p.Offsets.Network)
 		return off >= 0 && off < len(h.Header) && h.Header[off]&0x0f < 5
+	}
+	return false
+}
+
+// goflow2ReadsPortsOfLaterFragment: goflow2 reads a transport header after an IPv4
+// header whose fragment offset is not 0 (found by the 10-minute run: offset 4144); only
+// the first fragment carries one (RFC 791), and flowkit reports no ports or TCP flags
+// for later fragments.
+func goflow2ReadsPortsOfLaterFragment(s sflow.Sample) bool {
+	for rs := s.Records(); rs.Next(); {
+		r := rs.Record()
+		if r.Format != sflow.FlowSampledHeader {
+			continue
+		}
+		h, err := r.SampledHeader()
+		if err != nil || h.Protocol != sflow.HeaderEthernet {
+			return false
+		}
+		var p packet.Packet
+		p.Parse(h.Header, packet.Ethernet, nil)
+		return p.Frag&packet.FragNotFirst != 0
 	}
 	return false
 }
