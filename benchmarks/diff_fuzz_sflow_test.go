@@ -97,7 +97,7 @@ func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sa
 	}
 	noHeader := goflow2IgnoresSampledRecords(s)
 	badIP := goflow2ReadsInvalidIPv4(s)
-	laterFragment := goflow2ReadsPortsOfLaterFragment(s)
+	laterFragment := goflow2ReadsPortsOfLaterFragment(s) || goflow2DropsCutTransport(s)
 	// flowkit carries ICMP type and code in the destination port, as NetFlow does;
 	// goflow2 in fields of their own.
 	dstPort := uint64(g.DstPort)
@@ -257,6 +257,27 @@ func goflow2ReadsPortsOfLaterFragment(s sflow.Sample) bool {
 // the 13th, as IPFIX tcpControlBits (16 bits) carries them. The low 8 must agree.
 func goflow2DropsHighTCPFlags(g uint32, ours uint16) bool {
 	return ours > 0xff && g == uint32(ours&0xff)
+}
+
+// goflow2DropsCutTransport: when the sampled header ends inside the TCP or UDP header
+// (agents cut headers at a fixed length, 128 bytes by default), goflow2 reports no ports
+// or flags at all; flowkit decodes the header as far as it goes (the ports are its first
+// four bytes), as the sFlow issue asks.
+func goflow2DropsCutTransport(s sflow.Sample) bool {
+	for rs := s.Records(); rs.Next(); {
+		r := rs.Record()
+		if r.Format != sflow.FlowSampledHeader {
+			continue
+		}
+		h, err := r.SampledHeader()
+		if err != nil || h.Protocol != sflow.HeaderEthernet {
+			return false
+		}
+		var p packet.Packet
+		p.Parse(h.Header, packet.Ethernet, nil)
+		return p.Stop == packet.StopTruncated && p.Offsets.Transport >= 0
+	}
+	return false
 }
 
 // TestDiffSFlowCompares makes sure the differential target compares flows (the
