@@ -260,9 +260,10 @@ func goflow2DropsHighTCPFlags(g uint32, ours uint16) bool {
 }
 
 // goflow2DropsCutTransport: when the sampled header ends inside the TCP or UDP header
-// (agents cut headers at a fixed length, 128 bytes by default), goflow2 reports no ports
-// or flags at all; flowkit decodes the header as far as it goes (the ports are its first
-// four bytes), as the sFlow issue asks.
+// (agents cut headers at a fixed length, 128 bytes by default), or the TCP header's data
+// offset is impossible, goflow2 reports no ports or flags at all; flowkit decodes the
+// header as far as it goes (the ports are its first four bytes, whatever follows), as
+// the sFlow issue asks.
 func goflow2DropsCutTransport(s sflow.Sample) bool {
 	for rs := s.Records(); rs.Next(); {
 		r := rs.Record()
@@ -275,7 +276,7 @@ func goflow2DropsCutTransport(s sflow.Sample) bool {
 		}
 		var p packet.Packet
 		p.Parse(h.Header, packet.Ethernet, nil)
-		return p.Stop == packet.StopTruncated && p.Offsets.Transport >= 0
+		return (p.Stop == packet.StopTruncated || p.Stop == packet.StopMalformed) && p.Offsets.Transport >= 0
 	}
 	return false
 }
