@@ -203,10 +203,11 @@ func goflow2KeepsImpossibleVLAN(v uint64) bool { return v > 4095 }
 // absent (0), as it does impossible VLAN words.
 func goflow2KeepsImpossibleWord(v, max uint64) bool { return v > max }
 
-// goflow2ReadsInvalidIPv4: goflow2 decodes what follows an IPv4 EtherType in a sampled
-// header as an IPv4 header whatever its version nibble and header length say (found by
-// the 10-minute run: version 3, header length 0); flowkit's packet parser stops there
-// as malformed and reports no addresses, protocol, ports, flags or ToS.
+// goflow2ReadsInvalidIPv4: goflow2 decodes what follows an IPv4 (IPv6) EtherType in a
+// sampled header as an IPv4 (IPv6) header whatever its version nibble and header length
+// say (found by the 10-minute runs: version 3, header length 0; an IPv6 EtherType behind
+// an 802.1Q tag with version 3); flowkit's packet parser stops there as malformed and
+// reports no addresses, protocol, ports, flags or ToS.
 func goflow2ReadsInvalidIPv4(s sflow.Sample) bool {
 	for rs := s.Records(); rs.Next(); {
 		r := rs.Record()
@@ -219,6 +220,9 @@ func goflow2ReadsInvalidIPv4(s sflow.Sample) bool {
 		}
 		var p packet.Packet
 		p.Parse(h.Header, packet.Ethernet, nil)
+		if p.EtherType == packet.EtherTypeIPv6 {
+			return p.IPVersion != 6 // the version nibble is not 6
+		}
 		if p.EtherType != packet.EtherTypeIPv4 {
 			return false
 		}
