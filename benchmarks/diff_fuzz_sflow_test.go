@@ -285,10 +285,11 @@ func goflow2DropsCutTransport(s sflow.Sample) bool {
 	return false
 }
 
-// goflow2ReusesPreviousHeader: a flow sample whose sampled header record holds no bytes
-// (header length 0) gets, from goflow2, the addresses and other header fields of the
-// flow sample before it in the datagram (found by the 10-minute run): its producer
-// does not clear what the previous header set. flowkit reports none.
+// goflow2ReusesPreviousHeader: a flow sample whose sampled header is shorter than an
+// Ethernet header (0 or 10 bytes in the inputs the 10-minute runs found) gets, from
+// goflow2, the addresses and other header fields of the flow sample before it in the
+// datagram: its producer does not clear what the previous header set. flowkit reports
+// none.
 func goflow2ReusesPreviousHeader(s sflow.Sample) bool {
 	for rs := s.Records(); rs.Next(); {
 		r := rs.Record()
@@ -296,7 +297,7 @@ func goflow2ReusesPreviousHeader(s sflow.Sample) bool {
 			continue
 		}
 		h, err := r.SampledHeader()
-		return err == nil && len(h.Header) == 0
+		return err == nil && h.Protocol == sflow.HeaderEthernet && len(h.Header) < 14
 	}
 	return false
 }
