@@ -220,6 +220,11 @@ func goflow2ReadsInvalidIPv4(s sflow.Sample) bool {
 		}
 		var p packet.Packet
 		p.Parse(h.Header, packet.Ethernet, nil)
+		if p.Stop == packet.StopTruncated && p.Offsets.Network >= 0 && p.Offsets.Transport < 0 {
+			// The header ends inside the IP header: goflow2 still reports addresses
+			// (reading past the bytes the record gives), flowkit none.
+			return true
+		}
 		if p.EtherType == packet.EtherTypeIPv6 {
 			return p.IPVersion != 6 // the version nibble is not 6
 		}
