@@ -96,7 +96,9 @@ func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sa
 		vlan = uint64(g.VlanId)
 	}
 	noHeader := goflow2IgnoresSampledRecords(s)
-	badIP := goflow2ReadsInvalidIPv4(s) || goflow2ReusesPreviousHeader(s) || goflow2ReadsPastHeaderLength(s)
+	// The header goflow2 decodes is not the one flowkit does: fields from it differ.
+	otherHeader := goflow2ReusesPreviousHeader(s) || goflow2ReadsPastHeaderLength(s)
+	badIP := goflow2ReadsInvalidIPv4(s) || otherHeader
 	laterFragment := goflow2ReadsPortsOfLaterFragment(s) || goflow2DropsCutTransport(s) || goflow2SkipsSCTP(g) ||
 		goflow2IgnoresIPv4Options(s)
 	// flowkit carries ICMP type and code in the destination port, as NetFlow does;
@@ -119,10 +121,10 @@ func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sa
 		{"destination AS", uint64(g.DstAs), uint64(r.DstAS), goflow2ReadsFirstASSegment(s)},
 		{"source mask", uint64(g.SrcNet), uint64(r.SrcMask), goflow2DropsRouterWithBadMask(s)},
 		{"destination mask", uint64(g.DstNet), uint64(r.DstMask), goflow2DropsRouterWithBadMask(s)},
-		{"source VLAN", vlan, uint64(r.VLAN), goflow2KeepsImpossibleVLAN(vlan)},
+		{"source VLAN", vlan, uint64(r.VLAN), goflow2KeepsImpossibleVLAN(vlan) || otherHeader && g.SrcVlan == 0},
 		{"destination VLAN", uint64(g.DstVlan), uint64(r.OutVLAN), goflow2KeepsImpossibleVLAN(uint64(g.DstVlan))},
-		{"source MAC", g.SrcMac, mac(r.SrcMAC), noHeader && g.SrcMac == 0 || goflow2ReusesPreviousHeader(s)},
-		{"destination MAC", g.DstMac, mac(r.DstMAC), noHeader && g.DstMac == 0 || goflow2ReusesPreviousHeader(s)},
+		{"source MAC", g.SrcMac, mac(r.SrcMAC), noHeader && g.SrcMac == 0 || otherHeader},
+		{"destination MAC", g.DstMac, mac(r.DstMAC), noHeader && g.DstMac == 0 || otherHeader},
 		{"IP protocol", uint64(g.Proto), uint64(r.IPProto), badIP || goflow2KeepsImpossibleWord(uint64(g.Proto), 0xff)},
 		{"source port", uint64(g.SrcPort), uint64(r.SrcPort), badIP || laterFragment || goflow2KeepsImpossibleWord(uint64(g.SrcPort), 0xffff)},
 		{"destination port", dstPort, uint64(r.DstPort), badIP || laterFragment || goflow2DropsSFlowICMP(g) || goflow2KeepsImpossibleWord(dstPort, 0xffff)},
