@@ -82,7 +82,8 @@ func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sa
 		if a.name == "next hop" && goflow2DropsRouterWithBadMask(s) {
 			continue
 		}
-		if (a.name == "source address" || a.name == "destination address") && (goflow2ReadsInvalidIPv4(s) || goflow2ReusesPreviousHeader(s) || goflow2ReadsPastHeaderLength(s)) {
+		if (a.name == "source address" || a.name == "destination address") &&
+			(goflow2ReadsInvalidIPv4(s) || goflow2ReusesPreviousHeader(s) || goflow2ReadsPastHeaderLength(s) || goflow2SkipsQinQTag(g)) {
 			continue
 		}
 		if a.gf != a.flowkt && (a.gf.IsValid() || !a.flowkt.IsUnspecified()) {
@@ -97,7 +98,7 @@ func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sa
 	}
 	noHeader := goflow2IgnoresSampledRecords(s)
 	// The header goflow2 decodes is not the one flowkit does: fields from it differ.
-	otherHeader := goflow2ReusesPreviousHeader(s) || goflow2ReadsPastHeaderLength(s)
+	otherHeader := goflow2ReusesPreviousHeader(s) || goflow2ReadsPastHeaderLength(s) || goflow2SkipsQinQTag(g)
 	badIP := goflow2ReadsInvalidIPv4(s) || otherHeader
 	laterFragment := goflow2ReadsPortsOfLaterFragment(s) || goflow2DropsCutTransport(s) || goflow2SkipsSCTP(g) ||
 		goflow2IgnoresIPv4Options(s)
@@ -367,7 +368,8 @@ func goflow2IgnoresIPv4Options(s sflow.Sample) bool {
 
 // goflow2SkipsQinQTag: goflow2 decodes 802.1Q tags (0x8100) only; a tag with the
 // 802.1ad EtherType 0x88a8 or the pre-standard 0x9100 ends its parse (found by the
-// 10-minute run), and it reports no VLAN; flowkit reads those tags too.
+// 10-minute runs), and it reports no VLAN and nothing of what follows the tag; flowkit
+// reads those tags too, and the packet behind them.
 func goflow2SkipsQinQTag(g *protoproducer.ProtoProducerMessage) bool {
 	return g.Etype == 0x88a8 || g.Etype == 0x9100
 }
