@@ -126,7 +126,7 @@ func sflowDiff(g *protoproducer.ProtoProducerMessage, r *flow.Record, s sflow.Sa
 		{"destination VLAN", uint64(g.DstVlan), uint64(r.OutVLAN), goflow2KeepsImpossibleVLAN(uint64(g.DstVlan))},
 		{"source MAC", g.SrcMac, mac(r.SrcMAC), noHeader && g.SrcMac == 0 || otherHeader},
 		{"destination MAC", g.DstMac, mac(r.DstMAC), noHeader && g.DstMac == 0 || otherHeader},
-		{"IP protocol", uint64(g.Proto), uint64(r.IPProto), badIP || goflow2KeepsImpossibleWord(uint64(g.Proto), 0xff)},
+		{"IP protocol", uint64(g.Proto), uint64(r.IPProto), badIP || goflow2ReportsIPv6ExtensionAsProtocol(g) || goflow2KeepsImpossibleWord(uint64(g.Proto), 0xff)},
 		{"source port", uint64(g.SrcPort), uint64(r.SrcPort), badIP || laterFragment || goflow2KeepsImpossibleWord(uint64(g.SrcPort), 0xffff)},
 		{"destination port", dstPort, uint64(r.DstPort), badIP || laterFragment || goflow2DropsSFlowICMP(g) || goflow2KeepsImpossibleWord(dstPort, 0xffff)},
 		{"TCP flags", uint64(g.TcpFlags), uint64(r.TCPFlags), badIP || laterFragment || goflow2DropsHighTCPFlags(g.TcpFlags, r.TCPFlags) || noHeader && g.TcpFlags == 0 || goflow2KeepsImpossibleWord(uint64(g.TcpFlags), 0xffff)},
@@ -372,6 +372,19 @@ func goflow2IgnoresIPv4Options(s sflow.Sample) bool {
 // reads those tags too, and the packet behind them.
 func goflow2SkipsQinQTag(g *protoproducer.ProtoProducerMessage) bool {
 	return g.Etype == 0x88a8 || g.Etype == 0x9100
+}
+
+// goflow2ReportsIPv6ExtensionAsProtocol is a mapping, not a bug: behind an IPv6
+// extension header goflow2 reports the header's own number (43 for a routing header) as
+// the protocol in some cases; flowkit reports the upper-layer protocol the chain of
+// extension headers ends in, as NetFlow and IPFIX exporters do (found by the 10-minute
+// run).
+func goflow2ReportsIPv6ExtensionAsProtocol(g *protoproducer.ProtoProducerMessage) bool {
+	switch g.Proto {
+	case 0, 43, 44, 50, 51, 60, 135, 139, 140: // hop-by-hop, routing, fragment, ESP, AH, destination options, mobility, HIP, shim6
+		return g.Etype == 0x86dd
+	}
+	return false
 }
 
 // TestDiffSFlowCompares makes sure the differential target compares flows (the
