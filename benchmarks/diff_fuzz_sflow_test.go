@@ -213,35 +213,26 @@ func goflow2KeepsImpossibleWord(v, max uint64) bool { return v > max }
 // an 802.1Q tag with version 3); flowkit's packet parser stops there as malformed and
 // reports no addresses, protocol, ports, flags or ToS.
 func goflow2ReadsInvalidIPv4(s sflow.Sample) bool {
-	for rs := s.Records(); rs.Next(); {
-		r := rs.Record()
-		if r.Format != sflow.FlowSampledHeader {
-			continue
-		}
-		h, err := r.SampledHeader()
-		if err != nil || h.Protocol != sflow.HeaderEthernet {
-			return false
-		}
-		var p packet.Packet
-		p.Parse(h.Header, packet.Ethernet, nil)
-		if p.Stop == packet.StopTruncated && p.Offsets.Network >= 0 && p.Offsets.Transport < 0 {
-			// The header ends inside the IP header: goflow2 still reports addresses
-			// (reading past the bytes the record gives), flowkit none.
-			return true
-		}
-		if p.EtherType == packet.EtherTypeIPv6 {
-			return p.IPVersion != 6 // the version nibble is not 6
-		}
-		if p.EtherType != packet.EtherTypeIPv4 {
-			return false
-		}
-		if p.IPVersion != 4 {
-			return true // the version nibble is not 4
-		}
-		off := int(p.Offsets.Network)
-		return off >= 0 && off < len(h.Header) && h.Header[off]&0x0f < 5
+	_, h, p, ok := ethernetHeader(s)
+	if !ok {
+		return false
 	}
-	return false
+	if p.Stop == packet.StopTruncated && p.Offsets.Network >= 0 && p.Offsets.Transport < 0 {
+		// The header ends inside the IP header: goflow2 still reports addresses
+		// (reading past the bytes the record gives), flowkit none.
+		return true
+	}
+	if p.EtherType == packet.EtherTypeIPv6 {
+		return p.IPVersion != 6 // the version nibble is not 6
+	}
+	if p.EtherType != packet.EtherTypeIPv4 {
+		return false
+	}
+	if p.IPVersion != 4 {
+		return true // the version nibble is not 4
+	}
+	off := int(p.Offsets.Network)
+	return off >= 0 && off < len(h.Header) && h.Header[off]&0x0f < 5
 }
 
 // goflow2ReadsPortsOfLaterFragment: goflow2 reads a transport header after an IPv4
@@ -249,20 +240,11 @@ func goflow2ReadsInvalidIPv4(s sflow.Sample) bool {
 // the first fragment carries one (RFC 791), and flowkit reports no ports or TCP flags
 // for later fragments.
 func goflow2ReadsPortsOfLaterFragment(s sflow.Sample) bool {
-	for rs := s.Records(); rs.Next(); {
-		r := rs.Record()
-		if r.Format != sflow.FlowSampledHeader {
-			continue
-		}
-		h, err := r.SampledHeader()
-		if err != nil || h.Protocol != sflow.HeaderEthernet {
-			return false
-		}
-		var p packet.Packet
-		p.Parse(h.Header, packet.Ethernet, nil)
-		return p.Frag&packet.FragNotFirst != 0
+	_, _, p, ok := ethernetHeader(s)
+	if !ok {
+		return false
 	}
-	return false
+	return p.Frag&packet.FragNotFirst != 0
 }
 
 // goflow2DropsHighTCPFlags is a mapping, not a bug: goflow2 reports the 8 flag bits of
@@ -278,20 +260,11 @@ func goflow2DropsHighTCPFlags(g uint32, ours uint16) bool {
 // header as far as it goes (the ports are its first four bytes, whatever follows), as
 // the sFlow issue asks.
 func goflow2DropsCutTransport(s sflow.Sample) bool {
-	for rs := s.Records(); rs.Next(); {
-		r := rs.Record()
-		if r.Format != sflow.FlowSampledHeader {
-			continue
-		}
-		h, err := r.SampledHeader()
-		if err != nil || h.Protocol != sflow.HeaderEthernet {
-			return false
-		}
-		var p packet.Packet
-		p.Parse(h.Header, packet.Ethernet, nil)
-		return (p.Stop == packet.StopTruncated || p.Stop == packet.StopMalformed) && p.Offsets.Transport >= 0
+	_, _, p, ok := ethernetHeader(s)
+	if !ok {
+		return false
 	}
-	return false
+	return (p.Stop == packet.StopTruncated || p.Stop == packet.StopMalformed) && p.Offsets.Transport >= 0
 }
 
 // goflow2ReusesPreviousHeader: a flow sample whose sampled header is shorter than an
@@ -300,18 +273,15 @@ func goflow2DropsCutTransport(s sflow.Sample) bool {
 // datagram: its producer does not clear what the previous header set. flowkit reports
 // none.
 func goflow2ReusesPreviousHeader(s sflow.Sample) bool {
-	for rs := s.Records(); rs.Next(); {
-		r := rs.Record()
-		if r.Format != sflow.FlowSampledHeader {
-			continue
-		}
-		h, err := r.SampledHeader()
-		// A record whose header length runs past the record's own length: flowkit
-		// refuses the record (counted as malformed), goflow2 reads on (found by the
-		// 10-minute run) and reports what it finds there.
-		return err != nil || h.Protocol == sflow.HeaderEthernet && len(h.Header) < 14
+	r, ok := headerRecord(s)
+	if !ok {
+		return false
 	}
-	return false
+	h, err := r.SampledHeader()
+	// A record whose header length runs past the record's own length: flowkit refuses
+	// the record (counted as malformed), goflow2 reads on (found by the 10-minute run)
+	// and reports what it finds there.
+	return err != nil || h.Protocol == sflow.HeaderEthernet && len(h.Header) < 14
 }
 
 // goflow2SkipsSCTP: goflow2 decodes no SCTP header (IP protocol 132) and reports no
@@ -327,21 +297,12 @@ func goflow2SkipsSCTP(g *protoproducer.ProtoProducerMessage) bool {
 // taken from the bytes after it). flowkit reads the declared header only; when that is
 // cut short, the two differ.
 func goflow2ReadsPastHeaderLength(s sflow.Sample) bool {
-	for rs := s.Records(); rs.Next(); {
-		r := rs.Record()
-		if r.Format != sflow.FlowSampledHeader {
-			continue
-		}
-		h, err := r.SampledHeader()
-		if err != nil || h.Protocol != sflow.HeaderEthernet {
-			return false
-		}
-		var p packet.Packet
-		p.Parse(h.Header, packet.Ethernet, nil)
-		const fixed = 16 // protocol, frame length, stripped, header length
-		return p.Stop == packet.StopTruncated && len(r.Data) > fixed+(len(h.Header)+3)&^3
+	r, h, p, ok := ethernetHeader(s)
+	if !ok {
+		return false
 	}
-	return false
+	const fixed = 16 // protocol, frame length, stripped, header length
+	return p.Stop == packet.StopTruncated && len(r.Data) > fixed+(len(h.Header)+3)&^3
 }
 
 // goflow2IgnoresIPv4Options: goflow2 takes the transport header to start 20 bytes after
@@ -349,21 +310,12 @@ func goflow2ReadsPastHeaderLength(s sflow.Sample) bool {
 // run: IHL 13, so goflow2 read ports from the middle of the options); flowkit starts it
 // where IHL says (RFC 791).
 func goflow2IgnoresIPv4Options(s sflow.Sample) bool {
-	for rs := s.Records(); rs.Next(); {
-		r := rs.Record()
-		if r.Format != sflow.FlowSampledHeader {
-			continue
-		}
-		h, err := r.SampledHeader()
-		if err != nil || h.Protocol != sflow.HeaderEthernet {
-			return false
-		}
-		var p packet.Packet
-		p.Parse(h.Header, packet.Ethernet, nil)
-		off := int(p.Offsets.Network)
-		return p.IPVersion == 4 && off >= 0 && off < len(h.Header) && h.Header[off]&0x0f > 5
+	_, h, p, ok := ethernetHeader(s)
+	if !ok {
+		return false
 	}
-	return false
+	off := int(p.Offsets.Network)
+	return p.IPVersion == 4 && off >= 0 && off < len(h.Header) && h.Header[off]&0x0f > 5
 }
 
 // goflow2SkipsQinQTag: goflow2 decodes 802.1Q tags (0x8100) only; a tag with the
@@ -409,4 +361,31 @@ func TestDiffSFlowCompares(t *testing.T) {
 	if d := sflowDiff(msgs[0].(*protoproducer.ProtoProducerMessage), &r, p.Sample()); d == "" {
 		t.Error("a different destination port went unnoticed")
 	}
+}
+
+// headerRecord returns the sample's first sampled header record, the one both decoders
+// take the packet's fields from.
+func headerRecord(s sflow.Sample) (sflow.Record, bool) {
+	for rs := s.Records(); rs.Next(); {
+		if r := rs.Record(); r.Format == sflow.FlowSampledHeader {
+			return r, true
+		}
+	}
+	return sflow.Record{}, false
+}
+
+// ethernetHeader returns the sample's sampled Ethernet header as flowkit's packet parser
+// reads it, for the predicates that tell where goflow2 reads it otherwise.
+func ethernetHeader(s sflow.Sample) (sflow.Record, sflow.SampledHeader, packet.Packet, bool) {
+	var p packet.Packet
+	r, ok := headerRecord(s)
+	if !ok {
+		return r, sflow.SampledHeader{}, p, false
+	}
+	h, err := r.SampledHeader()
+	if err != nil || h.Protocol != sflow.HeaderEthernet {
+		return r, h, p, false
+	}
+	p.Parse(h.Header, packet.Ethernet, nil)
+	return r, h, p, true
 }
