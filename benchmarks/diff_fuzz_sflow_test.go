@@ -295,14 +295,22 @@ func goflow2SkipsSCTP(g *protoproducer.ProtoProducerMessage) bool {
 // the end of the record, past the header length the record declares (found by the
 // 10-minute run: a 14-byte header in an 84-byte record, the VLAN tag and IPv6 header
 // taken from the bytes after it). flowkit reads the declared header only; when that is
-// cut short, the two differ.
+// cut short, the two differ. Any of the sample's header records may be the one (a later
+// run found it in the second of two: header length 0, 32 bytes after it that goflow2
+// read as an Ethernet header with MACs 30:30:30:30:30:30).
 func goflow2ReadsPastHeaderLength(s sflow.Sample) bool {
-	r, h, p, ok := ethernetHeader(s)
-	if !ok {
-		return false
-	}
 	const fixed = 16 // protocol, frame length, stripped, header length
-	return p.Stop == packet.StopTruncated && len(r.Data) > fixed+(len(h.Header)+3)&^3
+	for rs := s.Records(); rs.Next(); {
+		r := rs.Record()
+		if r.Format != sflow.FlowSampledHeader {
+			continue
+		}
+		h, p, ok := parseEthernet(r)
+		if ok && p.Stop == packet.StopTruncated && len(r.Data) > fixed+(len(h.Header)+3)&^3 {
+			return true
+		}
+	}
+	return false
 }
 
 // goflow2IgnoresIPv4Options: goflow2 takes the transport header to start 20 bytes after
@@ -374,18 +382,26 @@ func headerRecord(s sflow.Sample) (sflow.Record, bool) {
 	return sflow.Record{}, false
 }
 
-// ethernetHeader returns the sample's sampled Ethernet header as flowkit's packet parser
-// reads it, for the predicates that tell where goflow2 reads it otherwise.
+// ethernetHeader returns the sample's first sampled header record, the header in it
+// and that header as flowkit's packet parser reads it, if it is an Ethernet one, for the
+// predicates that tell where goflow2 reads it otherwise.
 func ethernetHeader(s sflow.Sample) (sflow.Record, sflow.SampledHeader, packet.Packet, bool) {
-	var p packet.Packet
 	r, ok := headerRecord(s)
 	if !ok {
-		return r, sflow.SampledHeader{}, p, false
+		return r, sflow.SampledHeader{}, packet.Packet{}, false
 	}
+	h, p, ok := parseEthernet(r)
+	return r, h, p, ok
+}
+
+// parseEthernet reads a sampled header record's header as flowkit does, if it is an
+// Ethernet one.
+func parseEthernet(r sflow.Record) (sflow.SampledHeader, packet.Packet, bool) {
+	var p packet.Packet
 	h, err := r.SampledHeader()
 	if err != nil || h.Protocol != sflow.HeaderEthernet {
-		return r, h, p, false
+		return h, p, false
 	}
 	p.Parse(h.Header, packet.Ethernet, nil)
-	return r, h, p, true
+	return h, p, true
 }
