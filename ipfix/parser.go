@@ -3,7 +3,6 @@ package ipfix
 import (
 	"encoding/binary"
 	"net/netip"
-	"slices"
 	"strconv"
 
 	"github.com/flowkit/flow"
@@ -98,8 +97,12 @@ func (p *Parser) StartSession(msg []byte, s template.Session) (Header, error) {
 		// The last message was not read to its end: its record count is unknown.
 		p.Sequences.abandon(p.seq)
 	}
-	*p = Parser{Cache: p.Cache, Sequences: p.Sequences, ctx: p.ctx, released: p.released[:0],
-		fields: p.fields[:0], relNext: -1, seq: p.seq}
+	// Field by field rather than with a fresh struct: the Context alone is a few hundred
+	// bytes, and copying it out and back in cost more per message than the rest of Start.
+	p.pkt, p.trailing, p.msg, p.next, p.sets, p.tmpl, p.rec, p.setEnd = nil, 0, nil, 0, 0, nil, 0, 0
+	p.curT, p.cur, p.released, p.relNext, p.held, p.err = nil, nil, p.released[:0], -1, 0, nil
+	p.hdr, p.session = Header{}, template.Session{}
+	p.seqCount, p.seqOpen, p.seqLate, p.seqUnknown = 0, false, false, false
 	if len(msg) < HeaderLen {
 		return Header{}, p.headerError(0, flow.ErrTruncated, "need 16 bytes, have ", len(msg))
 	}
@@ -250,42 +253,12 @@ func (p *Parser) Reverse(r *flow.Record) bool { return p.curT.FillReverse(r, p.c
 func (p *Parser) AppendFlows(dst []flow.Record) []flow.Record {
 	for {
 		if t := p.tmpl; t != nil && t.Kind == template.Data {
-			start := len(dst)
-			if n, fixed := t.RecordLen(); fixed && n > 0 {
-				count := (p.setEnd - p.rec) / n
-				dst = slices.Grow(dst, count)
-				t.FillSet(dst[len(dst):len(dst)+count], p.msg[p.rec:p.setEnd], &p.ctx)
-				p.rec += count * n
-				dst = dst[:len(dst)+count]
-			} else if n > 0 {
-				// Variable-length records: counted first, so that the slice grows by
-				// the records there are, then decoded as a set.
-				count, end := 0, p.rec
-				for {
-					l, ok := t.Next(p.msg[end:p.setEnd])
-					if !ok {
-						break
-					}
-					end += l
-					count++
-				}
-				dst = slices.Grow(dst, count)
-				t.FillSet(dst[len(dst):len(dst)+count], p.msg[p.rec:end], &p.ctx)
-				p.rec = end
-				dst = dst[:len(dst)+count]
-			} else {
-				for {
-					n, ok := t.Next(p.msg[p.rec:p.setEnd])
-					if !ok {
-						break
-					}
-					dst = append(dst, flow.Record{})
-					t.Fill(&dst[len(dst)-1], p.msg[p.rec:p.rec+n], &p.ctx)
-					p.rec += n
-				}
-			}
+			at := len(dst)
+			var n int
+			dst, n = t.AppendSet(dst, p.msg[p.rec:p.setEnd], &p.ctx)
+			p.rec += n
 			if p.relNext < 0 {
-				p.seqCount += uint32(len(dst) - start)
+				p.seqCount += uint32(len(dst) - at)
 			}
 		}
 		p.tmpl = nil

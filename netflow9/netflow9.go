@@ -17,7 +17,6 @@ package netflow9
 import (
 	"encoding/binary"
 	"net/netip"
-	"slices"
 	"strconv"
 
 	"github.com/flowkit/flow"
@@ -127,7 +126,11 @@ func (p *Parser) Start(pkt []byte, exporter netip.AddrPort) (Header, error) {
 	if p.Cache == nil {
 		p.Cache = template.NewCache(template.Config{})
 	}
-	*p = Parser{Cache: p.Cache, ctx: p.ctx, released: p.released[:0], fields: p.fields[:0], relNext: -1}
+	// Field by field rather than with a fresh struct: the Context alone is a few hundred
+	// bytes, and copying it out and back in cost more per packet than the rest of Start.
+	p.pkt, p.msg, p.next, p.sets, p.tmpl, p.rec, p.setEnd = nil, nil, 0, 0, nil, 0, 0
+	p.curT, p.cur, p.released, p.relNext, p.held, p.err = nil, nil, p.released[:0], -1, 0, nil
+	p.hdr, p.session = Header{}, template.Session{}
 	if len(pkt) < HeaderLen {
 		return Header{}, &flow.ParseError{Protocol: flow.NetFlow9, What: "header", Err: flow.ErrTruncated,
 			Detail: "need 20 bytes, have " + strconv.Itoa(len(pkt))}
@@ -231,23 +234,9 @@ func (p *Parser) Flow(r *flow.Record) { p.curT.Fill(r, p.cur, &p.ctx) }
 func (p *Parser) AppendFlows(dst []flow.Record) []flow.Record {
 	for {
 		if t := p.tmpl; t != nil && t.Kind == template.Data {
-			if n, fixed := t.RecordLen(); fixed && n > 0 {
-				count := (p.setEnd - p.rec) / n
-				dst = slices.Grow(dst, count)
-				t.FillSet(dst[len(dst):len(dst)+count], p.msg[p.rec:p.setEnd], &p.ctx)
-				p.rec += count * n
-				dst = dst[:len(dst)+count]
-			} else {
-				for {
-					n, ok := t.Next(p.msg[p.rec:p.setEnd])
-					if !ok {
-						break
-					}
-					dst = append(dst, flow.Record{})
-					t.Fill(&dst[len(dst)-1], p.msg[p.rec:p.rec+n], &p.ctx)
-					p.rec += n
-				}
-			}
+			var n int
+			dst, n = t.AppendSet(dst, p.msg[p.rec:p.setEnd], &p.ctx)
+			p.rec += n
 		}
 		p.tmpl = nil
 		if !p.nextSet() {

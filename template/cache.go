@@ -117,13 +117,21 @@ type Cache struct {
 
 	hold holdRing
 
+	// base is when the cache was made, when it keeps its own time (Config.Now not set):
+	// see Cache.now.
+	base time.Time
+
 	learned, replaced, withdrawn, expired, evicted, refused, optionsRefused, optionsChanged atomic.Uint64
 }
 
 // NewCache returns an empty cache with the given bounds.
 func NewCache(cfg Config) *Cache {
+	monotonic := cfg.Now == nil
 	cfg.setDefaults()
 	c := &Cache{cfg: cfg, sessions: map[Session]*exporter{}}
+	if monotonic {
+		c.base = time.Now()
+	}
 	c.hold.init(&c.cfg)
 	return c
 }
@@ -171,6 +179,17 @@ type entry struct {
 	updated time.Time
 }
 
+// now reads the cache's clock. Unless the caller gave one, it reads the monotonic clock only,
+// as an offset from base: parsers look a template up for every message, and time.Now,
+// which reads the wall clock as well, cost twice as much there. The cache only compares
+// its times with each other, which the monotonic clock serves best anyway.
+func (c *Cache) now() time.Time {
+	if c.base.IsZero() {
+		return c.cfg.Now()
+	}
+	return c.base.Add(time.Since(c.base))
+}
+
 func (c *Cache) expiredAt(s Session, updated, now time.Time) bool {
 	return !s.Stream && c.cfg.Lifetime > 0 && now.Sub(updated) > c.cfg.Lifetime
 }
@@ -192,7 +211,7 @@ func (c *Cache) Learn(k Key, kind Kind, scopeCount int, fields []Field) (*Templa
 		c.refused.Add(1)
 		return nil, ErrTooManyFields
 	}
-	now := c.cfg.Now()
+	now := c.now()
 	ex := c.exporter(k.Session)
 	if ex == nil {
 		c.mu.Lock()
@@ -294,7 +313,7 @@ func (c *Cache) Lookup(k Key) *Template {
 		t, updated = e.t, e.updated
 	}
 	ex.mu.RUnlock()
-	if t == nil || c.expiredAt(k.Session, updated, c.cfg.Now()) {
+	if t == nil || c.expiredAt(k.Session, updated, c.now()) {
 		return nil
 	}
 	return t
@@ -397,7 +416,7 @@ type Stats struct {
 
 // Stats returns the counters; it also drops what has expired, so that the counts are current.
 func (c *Cache) Stats() Stats {
-	now := c.cfg.Now()
+	now := c.now()
 	c.mu.Lock()
 	c.sweepLocked(now)
 	s := Stats{Sessions: len(c.sessions), Templates: c.total}

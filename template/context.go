@@ -85,7 +85,8 @@ func (c *Context) Lookup(id uint16) *Template {
 		t, updated = e.t, e.updated
 	}
 	ex.mu.RUnlock()
-	if t == nil || c.cache.expiredAt(c.session, updated, c.cache.cfg.Now()) {
+	// The clock is read only when the template can expire.
+	if t == nil || !c.session.Stream && c.cache.cfg.Lifetime > 0 && c.cache.expiredAt(c.session, updated, c.cache.now()) {
 		return nil
 	}
 	return t

@@ -39,7 +39,7 @@ func (h *holdRing) init(cfg *Config) { h.cfg = cfg }
 // reports false when holding is disabled or the set is larger than the whole ring; the
 // set is then counted as dropped.
 func (c *Cache) Hold(k Key, header, set []byte) bool {
-	return c.hold.put(k, header, set, c.cfg.Now())
+	return c.hold.put(k, header, set, c.now())
 }
 
 // Release appends to dst every held set waiting for the template of k, oldest first, each
@@ -49,7 +49,7 @@ func (c *Cache) Release(k Key, dst []byte) []byte {
 	if c.hold.live.Load() == 0 {
 		return dst
 	}
-	return c.hold.release(k, dst, c.cfg.Now())
+	return c.hold.release(k, dst, c.now())
 }
 
 func (h *holdRing) put(k Key, header, set []byte, now time.Time) bool {

@@ -3,6 +3,7 @@ package template
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 	"unsafe"
 
 	"github.com/flowkit/flow"
@@ -92,6 +93,10 @@ const (
 	opSampler1
 	opSampler2
 	opDirection1
+	opStartMs8
+	opEndMs8
+	opVLAN2
+	opOutVLAN2
 
 	// Address steps for templates that carry one family only: a plain store.
 	opSrcAddr4Only
@@ -112,6 +117,7 @@ var specialised = map[[2]int]opcode{
 	{int(opTCPFlags), 1}: opTCPFlags1, {int(opTCPFlags), 2}: opTCPFlags2, {int(opSrcMask), 1}: opSrcMask1,
 	{int(opDstMask), 1}: opDstMask1, {int(opStartUptime), 4}: opStartUptime4, {int(opEndUptime), 4}: opEndUptime4,
 	{int(opSampler), 1}: opSampler1, {int(opSampler), 2}: opSampler2, {int(opDirection), 1}: opDirection1,
+	{int(opStartMs), 8}: opStartMs8, {int(opEndMs), 8}: opEndMs8, {int(opVLAN), 2}: opVLAN2, {int(opOutVLAN), 2}: opOutVLAN2,
 }
 
 // target is the part of a flow.Record (or of its derivation) a field feeds. Several
@@ -485,50 +491,51 @@ func (t *Template) Fill(r *flow.Record, rec []byte, c *Context) {
 	t.fill(unsafe.Slice(r, 1), rec, 0, c)
 }
 
-// FillSet decodes the consecutive records at the start of set into rs, as many as rs has
-// room for, and returns how many it decoded: len(rs), or fewer when set holds fewer whole
-// records. It is Fill for a whole data set at once, and much cheaper per record: the plan
-// is walked once, each step applied to every record. For a template with variable-length
-// fields, the part of each record the plan reads is copied into a scratch buffer where the
-// records lie at a fixed stride (which grows to the set's size once), or, when the mapped
-// fields do not all precede the variable-length ones, records are decoded one by one.
-func (t *Template) FillSet(rs []flow.Record, set []byte, c *Context) int {
-	if t.variable && t.inPlace {
-		buf, n := c.buf[:0], 0
-		for n < len(rs) {
-			l, ok := t.Next(set)
+// AppendSet decodes the records at the start of set, every whole one there is, appends
+// them to dst and returns the extended slice and the bytes the records took (what is left
+// is padding, or a record cut short). It is Fill for a whole data set at once, and much
+// cheaper per record: the plan is walked once, each step applied to every record. For a
+// template with variable-length fields, the part of each record the plan reads is copied
+// into a scratch buffer where the records lie at a fixed stride (which grows to the set's
+// size once), as each record is measured; when the mapped fields do not all precede the
+// variable-length ones, records are decoded one by one. dst grows by the records there
+// are, so AppendSet allocates only when dst has no room for them.
+func (t *Template) AppendSet(dst []flow.Record, set []byte, c *Context) ([]flow.Record, int) {
+	at := len(dst)
+	switch {
+	case !t.variable:
+		if t.minLen == 0 {
+			return dst, 0
+		}
+		n := len(set) / t.minLen
+		dst = slices.Grow(dst, n)[:at+n]
+		t.fill(dst[at:], set, t.minLen, c)
+		return dst, n * t.minLen
+	case t.inPlace:
+		buf, used, n := c.buf[:0], 0, 0
+		for {
+			l, ok := t.Next(set[used:])
 			if !ok {
 				break
 			}
-			buf = append(buf, set[:t.fixedLen]...)
-			set, n = set[l:], n+1
+			buf = append(buf, set[used:used+t.fixedLen]...)
+			used, n = used+l, n+1
 		}
 		c.buf = buf
-		t.fill(rs[:n], buf, t.fixedLen, c)
-		return n
+		dst = slices.Grow(dst, n)[:at+n]
+		t.fill(dst[at:], buf, t.fixedLen, c)
+		return dst, used
 	}
-	if t.variable {
-		n := 0
-		for n < len(rs) {
-			l, ok := t.Next(set)
-			if !ok {
-				break
-			}
-			rec := set[:l]
-			if !t.inPlace {
-				rec = c.gather(t, rec)
-			}
-			t.fill(rs[n:n+1], rec, 0, c)
-			set, n = set[l:], n+1
+	used := 0
+	for {
+		l, ok := t.Next(set[used:])
+		if !ok {
+			return dst, used
 		}
-		return n
+		dst = append(dst, flow.Record{})
+		t.fill(dst[len(dst)-1:], c.gather(t, set[used:used+l]), 0, c)
+		used += l
 	}
-	if t.minLen == 0 {
-		return 0
-	}
-	n := min(len(rs), len(set)/t.minLen)
-	t.fill(rs[:n], set, t.minLen, c)
-	return n
 }
 
 // fill decodes len(rs) records, stride bytes apart from the start of rec, one plan step at
@@ -555,335 +562,342 @@ func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
 		clear(tmp)
 	}
 	base := unsafe.Pointer(unsafe.SliceData(rec))
+	// The loops below walk the records by adding to offsets (ro into rs, off into rec):
+	// indexing would multiply twice per record and step, and those multiplications, more
+	// than the loads and stores, bounded the loops. Pointers are formed only for records
+	// that exist, never one past the end.
+	rb := unsafe.Pointer(unsafe.SliceData(rs))
+	const rsize = unsafe.Sizeof(flow.Record{})
+	rend := uintptr(n) * rsize
 	for k := range t.ops {
 		o := &t.ops[k]
 		// The offsets were checked against the records' extent above: no bounds checks.
 		p := unsafe.Add(base, o.off)
 		switch o.code {
 		case opSrcAddr4Only:
-			for i := range rs {
-				rs[i].SrcAddr = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				(*flow.Record)(unsafe.Add(rb, ro)).SrcAddr = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, off)))
 			}
 		case opDstAddr4Only:
-			for i := range rs {
-				rs[i].DstAddr = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				(*flow.Record)(unsafe.Add(rb, ro)).DstAddr = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, off)))
 			}
 		case opNextHop4Only:
-			for i := range rs {
-				rs[i].NextHop = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				(*flow.Record)(unsafe.Add(rb, ro)).NextHop = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, off)))
 			}
 		case opBGPNextHop4Only:
-			for i := range rs {
-				rs[i].BGPNextHop = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, i*stride)))
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				(*flow.Record)(unsafe.Add(rb, ro)).BGPNextHop = netip.AddrFrom4(*(*[4]byte)(unsafe.Add(p, off)))
 			}
 		case opSrcAddr6Only:
-			for i := range rs {
-				rs[i].SrcAddr = netip.AddrFrom16(*(*[16]byte)(unsafe.Add(p, i*stride)))
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				(*flow.Record)(unsafe.Add(rb, ro)).SrcAddr = netip.AddrFrom16(*(*[16]byte)(unsafe.Add(p, off)))
 			}
 		case opDstAddr6Only:
-			for i := range rs {
-				rs[i].DstAddr = netip.AddrFrom16(*(*[16]byte)(unsafe.Add(p, i*stride)))
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				(*flow.Record)(unsafe.Add(rb, ro)).DstAddr = netip.AddrFrom16(*(*[16]byte)(unsafe.Add(p, off)))
 			}
 		case opSrcAddr4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				set4(&r.SrcAddr, b)
 			}
 		case opSrcAddr6:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				set16(&r.SrcAddr, b)
 			}
 		case opDstAddr4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				set4(&r.DstAddr, b)
 			}
 		case opDstAddr6:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				set16(&r.DstAddr, b)
 			}
 		case opNextHop4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				set4(&r.NextHop, b)
 			}
 		case opNextHop6:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				set16(&r.NextHop, b)
 			}
 		case opBGPNextHop4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				set4(&r.BGPNextHop, b)
 			}
 		case opBGPNextHop6:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				set16(&r.BGPNextHop, b)
 			}
 		case opBytes4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.Bytes = uint64(be32(q))
 			}
 		case opBytes8:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.Bytes = be64(q)
 			}
 		case opPackets4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.Packets = uint64(be32(q))
 			}
 		case opPackets8:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.Packets = be64(q)
 			}
 		case opInIf2:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.InIf = uint32(be16(q))
 			}
 		case opInIf4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.InIf = be32(q)
 			}
 		case opOutIf2:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.OutIf = uint32(be16(q))
 			}
 		case opOutIf4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.OutIf = be32(q)
 			}
 		case opSrcAS2:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.SrcAS = uint32(be16(q))
 			}
 		case opSrcAS4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.SrcAS = be32(q)
 			}
 		case opDstAS2:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.DstAS = uint32(be16(q))
 			}
 		case opDstAS4:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.DstAS = be32(q)
 			}
 		case opSrcPort2:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.SrcPort = be16(q)
 			}
 		case opDstPort2:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.DstPort = be16(q)
 			}
 		case opProto1:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.IPProto = *(*byte)(q)
 			}
 		case opToS1:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.ToS = *(*byte)(q)
 			}
 		case opTCPFlags1:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.TCPFlags = uint16(*(*byte)(q))
 			}
 		case opTCPFlags2:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.TCPFlags = be16(q)
 			}
 		case opSrcMask1:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.SrcMask = *(*byte)(q)
 			}
 		case opDstMask1:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.DstMask = *(*byte)(q)
 			}
 		case opDirection1:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.Direction = direction(uint64(*(*byte)(q)))
 			}
 		case opBytes:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.Bytes = Unsigned(b)
 			}
 		case opPackets:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.Packets = Unsigned(b)
 			}
 		case opProto:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.IPProto = uint8(Unsigned(b))
 			}
 		case opToS:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.ToS = uint8(Unsigned(b))
 			}
 		case opDSCP:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.ToS = uint8(Unsigned(b)) << 2
 			}
 		case opTCPFlags:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.TCPFlags = uint16(Unsigned(b))
 			}
 		case opSrcPort:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.SrcPort = uint16(Unsigned(b))
 			}
 		case opDstPort:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.DstPort = uint16(Unsigned(b))
 			}
 		case opICMPType:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.DstPort = r.DstPort&0xff | uint16(Unsigned(b))<<8
 			}
 		case opICMPCode:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.DstPort = r.DstPort&0xff00 | uint16(uint8(Unsigned(b)))
 			}
 		case opInIf:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.InIf = uint32(Unsigned(b))
 			}
 		case opOutIf:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.OutIf = uint32(Unsigned(b))
 			}
 		case opSrcAS:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.SrcAS = uint32(Unsigned(b))
 			}
 		case opDstAS:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.DstAS = uint32(Unsigned(b))
 			}
 		case opSrcMask:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.SrcMask = uint8(Unsigned(b))
 			}
 		case opDstMask:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.DstMask = uint8(Unsigned(b))
 			}
 		case opVLAN:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.VLAN = uint16(Unsigned(b)) & 0xfff
 			}
 		case opOutVLAN:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.OutVLAN = uint16(Unsigned(b)) & 0xfff
 			}
 		case opSrcMAC:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.SrcMAC = flow.MAC(b)
 			}
 		case opDstMAC:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.DstMAC = flow.MAC(b)
 			}
 		case opDirection:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.Direction = direction(Unsigned(b))
 			}
 		case opEndReason:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.EndReason = endReason(Unsigned(b))
 			}
 		case opMPLSLabel:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.MPLSLabel = uint32(b[0])<<12 | uint32(b[1])<<4 | uint32(b[2])>>4
 			}
 		case opEngineType:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.EngineType = uint8(Unsigned(b))
 			}
 		case opEngineID:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.EngineID = uint8(Unsigned(b))
 			}
@@ -891,121 +905,135 @@ func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
 			// NetFlow v9: count back from the export time (see Context.sinceBoot).
 			export, up := c.ExportTime, c.Uptime
 			start := o.code == opStartUptime4
-			for i := range rs {
-				v := be32(unsafe.Add(p, i*stride))
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, v := (*flow.Record)(unsafe.Add(rb, ro)), be32(unsafe.Add(p, off))
 				t := flow.Time(int64(v) * 1e6)
 				if c.HasUptime {
 					t = export - flow.Time(int64(int32(up-v))*1e6)
 				}
 				if start {
-					rs[i].Start = t
+					r.Start = t
 				} else {
-					rs[i].End = t
+					r.End = t
 				}
 			}
 		case opStartUptime:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.Start = c.sinceBoot(Unsigned(b))
 			}
 		case opEndUptime:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.End = c.sinceBoot(Unsigned(b))
 			}
 		case opStartSec:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.Start = flow.Time(int64(Unsigned(b)) * 1e9)
 			}
 		case opEndSec:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.End = flow.Time(int64(Unsigned(b)) * 1e9)
 			}
+		case opVLAN2:
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
+				r.VLAN = be16(q) & 0xfff
+			}
+		case opOutVLAN2:
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
+				r.OutVLAN = be16(q) & 0xfff
+			}
+		case opStartMs8:
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
+				r.Start = flow.Time(int64(be64(q)) * 1e6)
+			}
+		case opEndMs8:
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
+				r.End = flow.Time(int64(be64(q)) * 1e6)
+			}
 		case opStartMs:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.Start = flow.Time(int64(Unsigned(b)) * 1e6)
 			}
 		case opEndMs:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.End = flow.Time(int64(Unsigned(b)) * 1e6)
 			}
 		case opStartNTP:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.Start = ntpTime(be64(q))
 			}
 		case opEndNTP:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				r.End = ntpTime(be64(q))
 			}
 		case opStartDelta:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.Start = c.ExportTime - flow.Time(int64(Unsigned(b))*1e3)
 			}
 		case opEndDelta:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.End = c.ExportTime - flow.Time(int64(Unsigned(b))*1e3)
 			}
 		case opDurationMs:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
+				q := unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				tmp[i].dur = int64(Unsigned(b)) * 1e6
-				_ = r
 			}
 		case opDurationUs:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
+				q := unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				tmp[i].dur = int64(Unsigned(b)) * 1e3
-				_ = r
 			}
 		case opSampling:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for ro, off := uintptr(0), 0; ro < rend; ro, off = ro+rsize, off+stride {
+				r, q := (*flow.Record)(unsafe.Add(rb, ro)), unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				r.SamplingInterval = uint32(min(Unsigned(b), 0xffffffff))
 			}
 		case opSampler:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
+				q := unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				tmp[i].sampler = Unsigned(b)
-				_ = r
 			}
 		case opSampler1:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
+				q := unsafe.Add(p, off)
 				tmp[i].sampler = uint64(*(*byte)(q))
-				_ = r
 			}
 		case opSampler2:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
+				q := unsafe.Add(p, off)
 				tmp[i].sampler = uint64(be16(q))
-				_ = r
 			}
 		case opBoot:
-			for i := range rs {
-				r, q := &rs[i], unsafe.Add(p, i*stride)
+			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
+				q := unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				tmp[i].boot = int64(Unsigned(b)) * 1e6
-				_ = r
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package template_test
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,10 +167,12 @@ func TestVariableLengthLast(t *testing.T) {
 	var c template.Context
 	for name, tp := range map[string]*template.Template{"last": last, "mid": mid} {
 		set := map[string][]byte{"last": lastSet, "mid": midSet}[name]
-		var all [4]flow.Record
-		if n := tp.FillSet(all[:], set, &c); n != 3 {
-			t.Fatalf("%s: FillSet decoded %d records", name, n)
+		// Padding after the records is left unread.
+		all, used := tp.AppendSet(make([]flow.Record, 1, 2), append(slices.Clip(set), 0, 0, 0), &c)
+		if len(all) != 4 || used != len(set) {
+			t.Fatalf("%s: AppendSet appended %d records of %d bytes, want 3 of %d", name, len(all)-1, used, len(set))
 		}
+		all = all[1:]
 		for i := range 3 {
 			n, ok := tp.Next(set)
 			if !ok {
@@ -179,7 +182,7 @@ func TestVariableLengthLast(t *testing.T) {
 			tp.Fill(&r, set[:n], &c)
 			want := flow.Record{SrcAddr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Bytes: uint64(256 + i), SrcPort: uint16(0x1bb + i)}
 			if r != want || all[i] != want {
-				t.Errorf("%s record %d: Fill %+v, FillSet %+v, want %+v", name, i, r, all[i], want)
+				t.Errorf("%s record %d: Fill %+v, AppendSet %+v, want %+v", name, i, r, all[i], want)
 			}
 			set = set[n:]
 		}
