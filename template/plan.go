@@ -309,6 +309,13 @@ func (t *Template) compile() {
 		}
 	}
 	t.minLen = off
+	for _, f := range t.Fields[t.firstVar:] {
+		if k := len(t.tail) - 1; f.Length != VarLen && k >= 0 && t.tail[k] != VarLen && int(t.tail[k])+int(f.Length) < VarLen {
+			t.tail[k] += f.Length
+		} else {
+			t.tail = append(t.tail, f.Length)
+		}
+	}
 	// An address field whose other family is not in the template is simply stored.
 	only := func(a, b target, op opcode) {
 		if chosen[a].set && !chosen[b].set {

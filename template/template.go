@@ -67,6 +67,9 @@ type Template struct {
 	// firstVar is the index of the first variable-length field (len(Fields) when none),
 	// prefixLen the bytes before it, the same in every record.
 	firstVar, prefixLen int
+	// tail is what follows the first variable-length field, as Next walks it: VarLen for a
+	// variable-length field, the summed length of each run of fixed-length fields between.
+	tail []uint16
 	// inPlace says the plan reads records as they are on the wire: every field it maps
 	// has the same offset in every record.
 	inPlace bool
@@ -123,13 +126,30 @@ func (t *Template) Next(b []byte) (int, bool) {
 	if !t.variable {
 		return t.minLen, true
 	}
-	off := t.prefixLen // len(b) >= minLen covers the fixed-length fields before the first variable one
-	for _, f := range t.Fields[t.firstVar:] {
-		n, start, ok := fieldLen(b, off, f.Length)
-		if !ok {
+	// len(b) >= minLen covers the fixed-length fields before the first variable one; the
+	// rest are walked as t.tail has them, runs of fixed-length fields taken together.
+	off := t.prefixLen
+	for _, l := range t.tail {
+		if l != VarLen {
+			off += int(l)
+			continue
+		}
+		if off >= len(b) {
 			return 0, false
 		}
-		off = start + n
+		n := int(b[off])
+		off++
+		if n == 255 {
+			if off+2 > len(b) {
+				return 0, false
+			}
+			n = int(b[off])<<8 | int(b[off+1])
+			off += 2
+		}
+		off += n
+	}
+	if off > len(b) {
+		return 0, false
 	}
 	return off, true
 }
