@@ -54,8 +54,9 @@ type Parser struct {
 	seq        *seqState
 	seqCount   uint32
 	seqOpen    bool
-	seqLate    bool // the message is behind the expected sequence number
 	seqUnknown bool // some of its data records could not be counted
+	seqDomain  uint32
+	seqNumber  uint32
 }
 
 // Start begins reading a message that came over UDP from exporter (the address and port it
@@ -93,16 +94,14 @@ func (p *Parser) StartSession(msg []byte, s template.Session) (Header, error) {
 	if p.Sequences == nil {
 		p.Sequences = &Sequences{}
 	}
-	if p.seqOpen && p.seq != nil {
-		// The last message was not read to its end: its record count is unknown.
-		p.Sequences.abandon(p.seq)
-	}
+	// The last message was not read to its end: its record count is unknown.
+	p.commitSequence(false)
 	// Field by field rather than with a fresh struct: the Context alone is a few hundred
 	// bytes, and copying it out and back in cost more per message than the rest of Start.
 	p.pkt, p.trailing, p.msg, p.next, p.sets, p.tmpl, p.rec, p.setEnd = nil, 0, nil, 0, 0, nil, 0, 0
 	p.curT, p.cur, p.released, p.relNext, p.held, p.err = nil, nil, p.released[:0], -1, 0, nil
 	p.hdr, p.session = Header{}, template.Session{}
-	p.seqCount, p.seqOpen, p.seqLate, p.seqUnknown = 0, false, false, false
+	p.seqCount, p.seqOpen, p.seqUnknown = 0, false, false
 	if len(msg) < HeaderLen {
 		return Header{}, p.headerError(0, flow.ErrTruncated, "need 16 bytes, have ", len(msg))
 	}
@@ -121,8 +120,8 @@ func (p *Parser) StartSession(msg []byte, s template.Session) (Header, error) {
 	p.ctx.Protocol, p.ctx.Exporter = flow.IPFIX, s.Exporter.Addr()
 	p.pkt, p.trailing = msg[:h.Length], len(msg)-int(h.Length)
 	p.begin(p.pkt)
-	p.seq, p.seqLate = p.Sequences.receive(p.seq, s, h.Domain, h.Sequence)
-	p.seqOpen = true
+	// Accounted for in one go when the message is read (commitSequence).
+	p.seqOpen, p.seqDomain, p.seqNumber = true, h.Domain, h.Sequence
 	return p.hdr, nil
 }
 
@@ -280,7 +279,7 @@ func (p *Parser) nextSet() bool {
 			}
 			// The message is read. Go on with released sets.
 			if p.relNext < 0 {
-				p.commitSequence()
+				p.commitSequence(true)
 			}
 			if !p.nextReleased() {
 				return false

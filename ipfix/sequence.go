@@ -100,14 +100,16 @@ func (s *Sequences) EndSession(sess template.Session) {
 	}
 }
 
-// receive accounts for the header of a message and returns the state of its key, or nil
-// when the table is full. prev is the state the parser used last: messages mostly come
-// from the same key as the one before, and then the table is not looked up.
-func (s *Sequences) receive(prev *seqState, sess template.Session, domain, seq uint32) (st *seqState, late bool) {
+// account accounts for a message of key (sess, domain) with sequence number seq, in one
+// hold of the lock: its header, and when it was read to its end (done), its records;
+// known is false when some of them could not be counted. It returns the state of the
+// key, or nil when the table is full. prev is the state the parser used last: messages
+// mostly come from the same key as the one before, and then the table is not looked up.
+func (s *Sequences) account(prev *seqState, sess template.Session, domain, seq, records uint32, done, known bool) *seqState {
 	k := SequenceKey{sess, domain}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st = prev
+	st := prev
 	if st == nil || st.dead || st.key != k {
 		st = s.m[k]
 		if st == nil {
@@ -116,7 +118,7 @@ func (s *Sequences) receive(prev *seqState, sess template.Session, domain, seq u
 				max = 65536
 			}
 			if len(s.m) >= max {
-				return nil, false
+				return nil
 			}
 			if s.m == nil {
 				s.m = map[SequenceKey]*seqState{}
@@ -128,6 +130,7 @@ func (s *Sequences) receive(prev *seqState, sess template.Session, domain, seq u
 	in := &st.info
 	in.Messages++
 	in.Received = seq
+	late := false
 	if in.Synced {
 		switch d := int64(int32(seq - in.Expected)); {
 		case d == 0:
@@ -141,15 +144,10 @@ func (s *Sequences) receive(prev *seqState, sess template.Session, domain, seq u
 			in.Synced = false
 		}
 	}
-	return st, late
-}
-
-// commit accounts for the records of a message read to its end. known is false when some
-// of them could not be counted.
-func (s *Sequences) commit(st *seqState, seq, records uint32, late, known bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in := &st.info
+	if !done {
+		in.Synced = false
+		return st
+	}
 	in.Records += uint64(records)
 	switch {
 	case late:
@@ -161,21 +159,21 @@ func (s *Sequences) commit(st *seqState, seq, records uint32, late, known bool) 
 	default:
 		in.Synced = false
 	}
-}
-
-// abandon accounts for a message not read to its end.
-func (s *Sequences) abandon(st *seqState) {
-	s.mu.Lock()
-	st.info.Synced = false
-	s.mu.Unlock()
+	return st
 }
 
 // Sequence returns the sequence accounting of the session and domain of the message given
 // to Start, as it stands: once Next has returned false (or AppendFlows has returned), it
-// includes this message's records. The second result is false when the table was full and
-// the pair is not tracked.
+// includes this message; before, it is what the messages before it made. The second
+// result is false when the table was full and the pair is not tracked.
 func (p *Parser) Sequence() (SequenceInfo, bool) {
-	if p.seq == nil || p.Sequences == nil {
+	if p.Sequences == nil {
+		return SequenceInfo{}, false
+	}
+	if p.seqOpen {
+		return p.Sequences.Get(SequenceKey{p.session, p.seqDomain})
+	}
+	if p.seq == nil {
 		return SequenceInfo{}, false
 	}
 	p.Sequences.mu.Lock()
@@ -190,13 +188,12 @@ func (p *Parser) seqLost() {
 	}
 }
 
-// commitSequence accounts for the message's records, once, when they are all read.
-func (p *Parser) commitSequence() {
+// commitSequence accounts for the message, once: when its records are all read (done),
+// or when the parser moves on without reading them (see StartSession).
+func (p *Parser) commitSequence(done bool) {
 	if !p.seqOpen {
 		return
 	}
 	p.seqOpen = false
-	if p.seq != nil {
-		p.Sequences.commit(p.seq, p.hdr.Sequence, p.seqCount, p.seqLate, !p.seqUnknown)
-	}
+	p.seq = p.Sequences.account(p.seq, p.session, p.seqDomain, p.seqNumber, p.seqCount, done, !p.seqUnknown)
 }

@@ -147,6 +147,9 @@ type exporter struct {
 
 	mu        sync.RWMutex
 	templates map[tkey]*entry
+	// tgen changes whenever templates or the template of an entry does (not when an
+	// entry is only refreshed), so that Contexts can keep what they looked up.
+	tgen atomic.Uint64
 
 	// Options state, guarded by mu. gen changes whenever it does, so that decoders can
 	// keep what they looked up until it changes.
@@ -177,6 +180,14 @@ type ifKey struct {
 type entry struct {
 	t       *Template
 	updated time.Time
+	// stamp is updated as UnixNano, for Context.Lookup, which reads it without the lock.
+	stamp atomic.Int64
+}
+
+// refresh sets when the entry was last sent. ex.mu is held.
+func (e *entry) refresh(now time.Time) {
+	e.updated = now
+	e.stamp.Store(now.UnixNano())
 }
 
 // now reads the cache's clock. Unless the caller gave one, it reads the monotonic clock only,
@@ -226,11 +237,13 @@ func (c *Cache) Learn(k Key, kind Kind, scopeCount int, fields []Field) (*Templa
 	ex.mu.Lock()
 	if e := ex.templates[tk]; e != nil {
 		if e.t.Equal(kind, scopeCount, fields) {
-			e.updated = now
+			e.refresh(now)
 			ex.mu.Unlock()
 			return e.t, nil
 		}
-		e.t, e.updated = New(k.Protocol, k.ID, kind, scopeCount, fields), now
+		e.t = New(k.Protocol, k.ID, kind, scopeCount, fields)
+		e.refresh(now)
+		ex.tgen.Add(1)
 		ex.mu.Unlock()
 		c.replaced.Add(1)
 		return e.t, nil
@@ -265,14 +278,19 @@ func (c *Cache) Learn(k Key, kind Kind, scopeCount int, fields []Field) (*Templa
 	t := New(k.Protocol, k.ID, kind, scopeCount, fields)
 	ex.mu.Lock()
 	if e := ex.templates[tk]; e != nil { // another goroutine learnt it meanwhile
-		e.t, e.updated = t, now
+		e.t = t
+		e.refresh(now)
+		ex.tgen.Add(1)
 		ex.mu.Unlock()
 		c.mu.Lock()
 		c.total--
 		c.mu.Unlock()
 		return t, nil
 	}
-	ex.templates[tk] = &entry{t: t, updated: now}
+	e := &entry{t: t}
+	e.refresh(now)
+	ex.templates[tk] = e
+	ex.tgen.Add(1)
 	ex.mu.Unlock()
 	c.learned.Add(1)
 	return t, nil
@@ -289,6 +307,7 @@ func (ex *exporter) evictOldest() {
 		}
 	}
 	delete(ex.templates, oldest)
+	ex.tgen.Add(1)
 }
 
 // exporter returns the state of a session, or nil.
@@ -328,6 +347,7 @@ func (c *Cache) Withdraw(k Key) {
 	ex.mu.Lock()
 	_, ok := ex.templates[tkey{k.Domain, k.ID}]
 	delete(ex.templates, tkey{k.Domain, k.ID})
+	ex.tgen.Add(1)
 	ex.mu.Unlock()
 	if ok {
 		c.withdrawn.Add(1)
@@ -352,6 +372,7 @@ func (c *Cache) WithdrawAll(s Session, domain uint32, kind Kind) {
 			n++
 		}
 	}
+	ex.tgen.Add(1)
 	ex.mu.Unlock()
 	c.withdrawn.Add(uint64(n))
 	c.mu.Lock()
@@ -382,6 +403,7 @@ func (c *Cache) sweepLocked(now time.Time) {
 		for k, e := range ex.templates {
 			if c.expiredAt(s, e.updated, now) {
 				delete(ex.templates, k)
+				ex.tgen.Add(1)
 				c.total--
 				c.expired.Add(1)
 			}

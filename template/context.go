@@ -2,7 +2,6 @@ package template
 
 import (
 	"net/netip"
-	"time"
 
 	"github.com/flowkit/flow"
 )
@@ -47,6 +46,13 @@ type Context struct {
 	btDomain    uint32
 	btOK        bool
 	btBoot      int64
+
+	// What the last Lookup found, valid while the exporter's tgen is the same.
+	lkEx       *exporter
+	lkGen      uint64
+	lkKey      tkey
+	lkEntry    *entry
+	lkTemplate *Template
 }
 
 // Bind points c at the options state of session s in the cache (sampling intervals,
@@ -77,16 +83,27 @@ func (c *Context) Lookup(id uint16) *Template {
 		}
 		c.ex = ex
 	}
-	ex.mu.RLock()
-	e := ex.templates[tkey{c.Domain, id}]
+	// The template the last message used answers most lookups: while the session's
+	// templates stay as they were, it is taken without the lock or the map.
+	k := tkey{c.Domain, id}
+	var e *entry
 	var t *Template
-	var updated time.Time
-	if e != nil {
-		t, updated = e.t, e.updated
+	if gen := ex.tgen.Load(); c.lkEx == ex && c.lkGen == gen && c.lkKey == k {
+		e, t = c.lkEntry, c.lkTemplate
+	} else {
+		ex.mu.RLock()
+		if e = ex.templates[k]; e != nil {
+			t = e.t
+		}
+		ex.mu.RUnlock()
+		c.lkEx, c.lkGen, c.lkKey, c.lkEntry, c.lkTemplate = ex, gen, k, e, t
 	}
-	ex.mu.RUnlock()
+	if t == nil {
+		return nil
+	}
 	// The clock is read only when the template can expire.
-	if t == nil || !c.session.Stream && c.cache.cfg.Lifetime > 0 && c.cache.expiredAt(c.session, updated, c.cache.now()) {
+	if !c.session.Stream && c.cache.cfg.Lifetime > 0 &&
+		c.cache.now().UnixNano()-e.stamp.Load() > int64(c.cache.cfg.Lifetime) {
 		return nil
 	}
 	return t
