@@ -100,7 +100,6 @@ func (p *Parser) StartSession(msg []byte, s template.Session) (Header, error) {
 	// bytes, and copying it out and back in cost more per message than the rest of Start.
 	p.pkt, p.trailing, p.msg, p.next, p.sets, p.tmpl, p.rec, p.setEnd = nil, 0, nil, 0, 0, nil, 0, 0
 	p.curT, p.cur, p.released, p.relNext, p.held, p.err = nil, nil, p.released[:0], -1, 0, nil
-	p.hdr, p.session = Header{}, template.Session{}
 	p.seqCount, p.seqOpen, p.seqUnknown = 0, false, false
 	if len(msg) < HeaderLen {
 		return Header{}, p.headerError(0, flow.ErrTruncated, "need 16 bytes, have ", len(msg))
@@ -139,6 +138,7 @@ func (p *Parser) EndSession(s template.Session) {
 }
 
 func (p *Parser) headerError(off int, err error, detail ...any) error {
+	p.hdr, p.session = Header{}, template.Session{}
 	p.fail(off, err, detail...)
 	e := p.err.(*flow.ParseError)
 	e.What = "header"

@@ -108,7 +108,6 @@ func (s *Sequences) EndSession(sess template.Session) {
 func (s *Sequences) account(prev *seqState, sess template.Session, domain, seq, records uint32, done, known bool) *seqState {
 	k := SequenceKey{sess, domain}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st := prev
 	if st == nil || st.dead || st.key != k {
 		st = s.m[k]
@@ -118,6 +117,7 @@ func (s *Sequences) account(prev *seqState, sess template.Session, domain, seq, 
 				max = 65536
 			}
 			if len(s.m) >= max {
+				s.mu.Unlock()
 				return nil
 			}
 			if s.m == nil {
@@ -146,6 +146,7 @@ func (s *Sequences) account(prev *seqState, sess template.Session, domain, seq, 
 	}
 	if !done {
 		in.Synced = false
+		s.mu.Unlock()
 		return st
 	}
 	in.Records += uint64(records)
@@ -159,6 +160,7 @@ func (s *Sequences) account(prev *seqState, sess template.Session, domain, seq, 
 	default:
 		in.Synced = false
 	}
+	s.mu.Unlock()
 	return st
 }
 

@@ -130,14 +130,11 @@ func (p *Parser) Start(pkt []byte, exporter netip.AddrPort) (Header, error) {
 	// bytes, and copying it out and back in cost more per packet than the rest of Start.
 	p.pkt, p.msg, p.next, p.sets, p.tmpl, p.rec, p.setEnd = nil, nil, 0, 0, nil, 0, 0
 	p.curT, p.cur, p.released, p.relNext, p.held, p.err = nil, nil, p.released[:0], -1, 0, nil
-	p.hdr, p.session = Header{}, template.Session{}
 	if len(pkt) < HeaderLen {
-		return Header{}, &flow.ParseError{Protocol: flow.NetFlow9, What: "header", Err: flow.ErrTruncated,
-			Detail: "need 20 bytes, have " + strconv.Itoa(len(pkt))}
+		return p.headerError(flow.ErrTruncated, "need 20 bytes, have "+strconv.Itoa(len(pkt)))
 	}
 	if v := binary.BigEndian.Uint16(pkt); v != Version {
-		return Header{}, &flow.ParseError{Protocol: flow.NetFlow9, What: "header", Err: flow.ErrVersion,
-			Detail: "version " + strconv.Itoa(int(v))}
+		return p.headerError(flow.ErrVersion, "version "+strconv.Itoa(int(v)))
 	}
 	addr := exporter.Addr().Unmap()
 	p.session = template.Session{Exporter: netip.AddrPortFrom(addr, 0), Protocol: flow.NetFlow9}
@@ -145,6 +142,12 @@ func (p *Parser) Start(pkt []byte, exporter netip.AddrPort) (Header, error) {
 	p.pkt = pkt
 	p.begin(pkt)
 	return p.hdr, nil
+}
+
+// headerError fails Start: the parser is left with no packet.
+func (p *Parser) headerError(err error, detail string) (Header, error) {
+	p.hdr, p.session = Header{}, template.Session{}
+	return Header{}, &flow.ParseError{Protocol: flow.NetFlow9, What: "header", Err: err, Detail: detail}
 }
 
 // begin starts reading a message: the packet, or a released set with its packet header.

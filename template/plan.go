@@ -331,10 +331,13 @@ func (t *Template) compile() {
 	t.endSet = chosen[tEnd].set
 	t.durationOp = chosen[tDuration].set
 	t.samplerOp = chosen[tSampler].set
+	t.samplingOp = chosen[tSampling].set
 	t.bootOp = chosen[tBoot].set
 	t.startUptime = chosen[tStart].set && (chosen[tStart].op.code == opStartUptime || chosen[tStart].op.code == opStartUptime4)
 	t.endUptime = chosen[tEnd].set && (chosen[tEnd].op.code == opEndUptime || chosen[tEnd].op.code == opEndUptime4)
-	t.pending = t.durationOp || t.samplerOp || t.bootOp
+	// A sampler ID is resolved to its interval as it is read, unless the record may carry
+	// an interval of its own, which wins: then it waits for the finishing pass.
+	t.pending = t.durationOp || t.samplerOp && t.samplingOp || t.bootOp
 	// ICMP type and code fill in the destination port only when no port field does.
 	if chosen[tDstPort].set {
 		chosen[tICMPType].set, chosen[tICMPCode].set = false, false
@@ -1024,17 +1027,29 @@ func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
 				r.SamplingInterval = uint32(min(Unsigned(b), 0xffffffff))
 			}
 		case opSampler:
+			if tmp == nil {
+				c.applySamplers(rs, p, stride, o.n)
+				continue
+			}
 			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
 				q := unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				tmp[i].sampler = Unsigned(b)
 			}
 		case opSampler1:
+			if tmp == nil {
+				c.applySamplers(rs, p, stride, o.n)
+				continue
+			}
 			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
 				q := unsafe.Add(p, off)
 				tmp[i].sampler = uint64(*(*byte)(q))
 			}
 		case opSampler2:
+			if tmp == nil {
+				c.applySamplers(rs, p, stride, o.n)
+				continue
+			}
 			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
 				q := unsafe.Add(p, off)
 				tmp[i].sampler = uint64(be16(q))
@@ -1048,6 +1063,24 @@ func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
 		}
 	}
 	t.finish(rs, tmp, c)
+}
+
+// applySamplers sets the sampling interval of each record of rs to the one options records
+// gave the sampler its n-byte field names, the fields lying stride bytes apart from p.
+func (c *Context) applySamplers(rs []flow.Record, p unsafe.Pointer, stride int, n uint16) {
+	ex := c.ex
+	if ex == nil {
+		return
+	}
+	for i := range rs {
+		id := Unsigned(unsafe.Slice((*byte)(unsafe.Add(p, i*stride)), n))
+		// The last lookup answers most records: check it here, without a call.
+		if c.smOK && c.smID == id && c.smHas && c.smDomain == c.Domain && c.smGen == ex.gen.Load() {
+			rs[i].SamplingInterval = c.smRate
+		} else {
+			rs[i].SamplingInterval = c.sampling(id, true)
+		}
+	}
 }
 
 // pending holds, per record, what a step found that the finishing pass applies.
@@ -1090,8 +1123,18 @@ func (t *Template) finish(rs []flow.Record, tmp []pending, c *Context) {
 		}
 	}
 	if ex := c.ex; ex != nil {
+		if !t.samplerOp && !t.samplingOp {
+			// Every record takes the domain's interval; records are cleared, so an
+			// unknown one (0) needs no store at all.
+			if rate := c.sampling(0, false); rate != 0 {
+				for i := range rs {
+					rs[i].SamplingInterval = rate
+				}
+			}
+		}
 		rate, looked := uint32(0), false
-		for i := range rs {
+		// With a sampler ID and no interval, fill has resolved the ID already.
+		for i := 0; i < len(rs) && t.samplingOp; i++ {
 			r := &rs[i]
 			switch {
 			case r.SamplingInterval != 0: // the record says

@@ -77,6 +77,7 @@ type Template struct {
 
 	// What the finishing pass of the plan has to do (see Template.finish).
 	endSet, durationOp, samplerOp, bootOp bool
+	samplingOp                            bool
 	startUptime, endUptime                bool
 	pending                               bool // some step leaves a value in Context.tmp
 	opts                                  optionsPlan
