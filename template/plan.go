@@ -1072,14 +1072,30 @@ func (c *Context) applySamplers(rs []flow.Record, p unsafe.Pointer, stride int, 
 	if ex == nil {
 		return
 	}
-	for i := range rs {
-		id := Unsigned(unsafe.Slice((*byte)(unsafe.Add(p, i*stride)), n))
-		// The last lookup answers most records: check it here, without a call.
-		if c.smOK && c.smID == id && c.smHas && c.smDomain == c.Domain && c.smGen == ex.gen.Load() {
-			rs[i].SamplingInterval = c.smRate
-		} else {
-			rs[i].SamplingInterval = c.sampling(id, true)
+	// Records of a set mostly name one sampler: it is looked up again only when the ID
+	// changes, and then the Context's last lookup answers most.
+	gen := ex.gen.Load()
+	var id, last uint64
+	var rate uint32
+	for i, off := 0, 0; i < len(rs); i, off = i+1, off+stride {
+		q := unsafe.Add(p, off)
+		switch n {
+		case 1:
+			id = uint64(*(*byte)(q))
+		case 2:
+			id = uint64(be16(q))
+		default:
+			id = Unsigned(unsafe.Slice((*byte)(q), n))
 		}
+		if i == 0 || id != last {
+			last = id
+			if c.smOK && c.smID == id && c.smHas && c.smDomain == c.Domain && c.smGen == gen {
+				rate = c.smRate
+			} else {
+				rate = c.sampling(id, true)
+			}
+		}
+		rs[i].SamplingInterval = rate
 	}
 }
 
