@@ -94,7 +94,7 @@ func (p *Parser) StartSession(msg []byte, s template.Session) (Header, error) {
 	if p.Sequences == nil {
 		p.Sequences = &Sequences{}
 	}
-	// The last message was not read to its end: its record count is unknown.
+	// A last message not read to its end is accounted for now, its record count unknown.
 	p.commitSequence(false)
 	// Field by field rather than with a fresh struct: the Context alone is a few hundred
 	// bytes, and copying it out and back in cost more per message than the rest of Start.
