@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/flowkit/flow"
 )
@@ -195,5 +196,16 @@ func TestUpdateBatchAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("UpdateBatch allocates %v times per batch", allocs)
+	}
+}
+
+// TestEntryLayout keeps an entry at two cache lines, the key and the lru time in the
+// first: a field added or grown would silently make every lookup touch a third line.
+func TestEntryLayout(t *testing.T) {
+	if size := unsafe.Sizeof(entry{}); size != 128 {
+		t.Errorf("entry is %d bytes, want 128", size)
+	}
+	if off := unsafe.Offsetof(entry{}.since); off != 64 {
+		t.Errorf("entry.since at offset %d, want 64 (the second cache line)", off)
 	}
 }
