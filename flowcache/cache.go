@@ -312,14 +312,14 @@ func (c *Cache) shardOf(h uint64) *shard {
 // direction is part of the key (famBA); in biflow mode both directions share the entry.
 // With KeyMACs, the MACs go to m in the same orientation.
 func (c *Cache) keyOf(p *Packet, m *macKey) (k key, fwd bool) {
-	a0, a1 := addrWords(p.SrcAddr)
-	b0, b1 := addrWords(p.DstAddr)
+	a0, a1, a4 := addrWords(p.SrcAddr)
+	b0, b1, b4 := addrWords(p.DstAddr)
 	ap, bp := uint64(p.SrcPort), uint64(p.DstPort)
 	var fam uint64
-	if p.SrcAddr.Is4() {
+	if a4 {
 		fam |= famA4
 	}
-	if p.DstAddr.Is4() {
+	if b4 {
 		fam |= famB4
 	}
 	// Any fixed total order will do; the low words differ first between most addresses.
