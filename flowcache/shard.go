@@ -374,18 +374,28 @@ func (s *shard) lookup(k *key, m *macKey, h uint64) int32 {
 	}
 }
 
-// warm loads the index slot and the entry each hash leads to, without using them: the
-// loads do not depend on each other, so the CPU issues them together and the lookups that
-// follow find everything in its caches. The sum keeps the compiler from dropping them.
+// warm loads what updating the packets of hashes will touch, without using it, pass by
+// pass: the loads of a pass do not depend on each other, so the CPU has them all in
+// flight at once. Pass 1 loads the index slots; pass 2 finds each packet's entry by its
+// hash tag and loads it and its lru links.
 func (s *shard) warm(hashes []uint64) {
 	var sum uint64
 	for _, h := range hashes {
 		sum += s.slots[uint32(h)&s.mask]
 	}
 	for _, h := range hashes {
-		if v := s.slots[uint32(h)&s.mask]; v != 0 {
-			e := &s.entries[int32(uint32(v))-1]
-			sum += e.key.a1 + e.fwd.packets // both cache lines
+		tag := uint32(h)
+		for i := tag & s.mask; ; i = (i + 1) & s.mask {
+			v := s.slots[i]
+			if v == 0 {
+				break
+			}
+			if uint32(v>>32) == tag {
+				idx := int32(uint32(v)) - 1
+				e := &s.entries[idx]
+				sum += e.key.a1 + e.fwd.packets + uint64(s.lruL[idx].next) // both cache lines
+				break
+			}
 		}
 	}
 	s.warmSum += sum
