@@ -227,8 +227,11 @@ func (c *Cache) Update(p *Packet) error {
 		c.sampledOut.Add(1)
 		return nil
 	}
-	var m macKey
-	k, fwd := c.keyOf(p, &m)
+	var (
+		k key
+		m macKey
+	)
+	fwd := c.keyOf(p, &k, &m)
 	h := k.hash(c.macs(&m), c.seed)
 	s := c.shardOf(h)
 	s.mu.Lock()
@@ -266,7 +269,7 @@ func (c *Cache) UpdateBatch(ps []Packet) error {
 				c.sampledOut.Add(1)
 				continue
 			}
-			keys[n], fwds[n] = c.keyOf(&ps[i], &ms[n])
+			fwds[n] = c.keyOf(&ps[i], &keys[n], &ms[n])
 			hashes[n] = keys[n].hash(c.macs(&ms[n]), c.seed)
 			which[n] = int32(i)
 			shards[n] = c.shardOf(hashes[n])
@@ -311,7 +314,7 @@ func (c *Cache) shardOf(h uint64) *shard {
 // packet travels from the key's a side to its b side. In a unidirectional cache the
 // direction is part of the key (famBA); in biflow mode both directions share the entry.
 // With KeyMACs, the MACs go to m in the same orientation.
-func (c *Cache) keyOf(p *Packet, m *macKey) (k key, fwd bool) {
+func (c *Cache) keyOf(p *Packet, k *key, m *macKey) (fwd bool) {
 	a0, a1, a4 := addrWords(p.SrcAddr)
 	b0, b1, b4 := addrWords(p.DstAddr)
 	ap, bp := uint64(p.SrcPort), uint64(p.DstPort)
@@ -331,7 +334,7 @@ func (c *Cache) keyOf(p *Packet, m *macKey) (k key, fwd bool) {
 			fam |= famBA
 		}
 	}
-	k = key{a0: a0, a1: a1, b0: b0, b1: b1,
+	*k = key{a0: a0, a1: a1, b0: b0, b1: b1,
 		w: ap<<aPortShift | bp<<bPortShift | uint64(p.IPProto)<<protoShift | fam<<famShift}
 	if f := c.cfg.Key; f != 0 {
 		if f&KeyInIf != 0 {
@@ -350,7 +353,7 @@ func (c *Cache) keyOf(p *Packet, m *macKey) (k key, fwd bool) {
 			}
 		}
 	}
-	return k, fwd
+	return fwd
 }
 
 // macs returns m when the MACs are part of the key, nil otherwise.
