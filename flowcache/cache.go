@@ -35,6 +35,12 @@
 // say) that shard waits, which is how back-pressure reaches the packet source. Each shard
 // evicts its own least recently seen flow, an approximation of a global LRU that needs no
 // global lock.
+//
+// [Cache.UpdateBatch] is the faster way in, for a caller that has several packets at hand
+// (a capture ring's block): it takes a shard's lock once for each run of consecutive
+// packets of that shard, up to 16, rather than once per packet, and before updating
+// them loads their index slots and entries together, so that the CPU waits for the
+// cache misses of the run at once instead of one after another.
 package flowcache
 
 import (
