@@ -48,8 +48,8 @@ func (d *dirStats) add(p *Packet, m *macs) {
 	d.flags |= p.TCPFlags
 }
 
-// entry is one flow, in two cache lines: the key in the first, what an update writes in
-// the second (entries are 128 bytes apart from the start of a large, page-aligned
+// entry is one flow, in two cache lines: the key and the time that orders lru in the
+// first (all that a lookup and the idle check read), what an update writes in the second (entries are 128 bytes apart from the start of a large, page-aligned
 // allocation). A lookup that finds the flow and the update after it touch nothing else of
 // the flow but its lru links. Everything read only when the flow is reported (the MACs,
 // the reverse direction of a biflow) lives in arrays of its own.
