@@ -19,74 +19,91 @@ const (
 	KeyMACs                       // source and destination MAC addresses
 )
 
-// key is a flow key in a fixed-size, pointer-free form that hashes and compares fast.
-// Addresses are kept as 16 bytes (IPv4 mapped) with a family bit each, so that an IPv4
-// address and its IPv4-mapped IPv6 form stay distinct.
+// key is a flow key as six 64-bit words, so that building, hashing and comparing it are a
+// handful of register operations: byte arrays of the same content were copied through
+// the stack, and a 16-byte load of what was stored as two 8-byte halves stalls the CPU.
+// Addresses are the big-endian halves of their 16-byte form (IPv4 mapped), with a family
+// bit each in w, so that an IPv4 address and its IPv4-mapped IPv6 form stay distinct.
+// The MAC addresses, a key part few caches use, are kept apart (macKey), so that the key
+// and what a lookup compares stay within the entry's first cache line.
 type key struct {
-	a, b         [16]byte
-	aPort, bPort uint16
-	proto        uint8
-	fam          uint8 // bit 0: a is IPv4, bit 1: b is IPv4, bit 2 (famBA): travels b→a
-	vlan         uint16
-	inIf         uint32
-	tos          uint8
-	aMAC, bMAC   flow.MAC
+	a0, a1 uint64 // side a's address
+	b0, b1 uint64 // side b's address
+	w      uint64 // aPort<<48 | bPort<<32 | proto<<24 | fam<<16 | tos
+	x      uint64 // vlan<<32 | inIf
 }
+
+// macKey is the part of a key that KeyMACs adds, in the key's orientation.
+type macKey struct{ a, b flow.MAC }
+
+// fam bits, in w at famShift: side a is IPv4, side b is IPv4, and famBA.
+const (
+	famShift   = 16
+	famA4      = 1
+	famB4      = 2
+	famBA      = 4
+	famBAw     = famBA << famShift
+	protoShift = 24
+	bPortShift = 32
+	aPortShift = 48
+	vlanShift  = 32
+)
 
 // famBA marks, in a unidirectional cache, the flow that goes from the key's b side to its
-// a side. Keys are always in canonical orientation (see ordered), and the hash leaves this
+// a side. Keys are always in canonical orientation (see keyOf), and the hash leaves this
 // bit out: both directions of a conversation then hash alike, land in the same shard and
 // the same probe sequence, and finding one from the other costs a comparison.
-const famBA = 4
 
-// equal compares two keys. It compares the addresses as 64-bit words and stops at the
-// first difference, where k == o calls the runtime's generic memory comparison.
+func (k *key) aPort() uint16 { return uint16(k.w >> aPortShift) }
+func (k *key) bPort() uint16 { return uint16(k.w >> bPortShift) }
+func (k *key) proto() uint8  { return uint8(k.w >> protoShift) }
+func (k *key) fam() uint8    { return uint8(k.w>>famShift) & 7 }
+
+// equal compares two keys, the words most likely to differ first.
 func (k *key) equal(o *key) bool {
-	le := binary.LittleEndian
-	return le.Uint64(k.a[8:]) == le.Uint64(o.a[8:]) && le.Uint64(k.b[8:]) == le.Uint64(o.b[8:]) &&
-		k.aPort == o.aPort && k.bPort == o.bPort && k.proto == o.proto && k.fam == o.fam &&
-		le.Uint64(k.a[:8]) == le.Uint64(o.a[:8]) && le.Uint64(k.b[:8]) == le.Uint64(o.b[:8]) &&
-		k.vlan == o.vlan && k.inIf == o.inIf && k.tos == o.tos && k.aMAC == o.aMAC && k.bMAC == o.bMAC
+	return k.a1 == o.a1 && k.b1 == o.b1 && k.w == o.w && k.a0 == o.a0 && k.b0 == o.b0 && k.x == o.x
 }
 
-// ordered reports whether the endpoint (a, ap) sorts before or equal to (b, bp) in the
-// canonical orientation of keys. Any fixed total order does; comparing 64-bit words is
-// the cheapest.
-func ordered(a *[16]byte, ap uint16, b *[16]byte, bp uint16) bool {
-	le := binary.LittleEndian
-	if x, y := le.Uint64(a[8:]), le.Uint64(b[8:]); x != y {
-		return x < y
-	}
-	if x, y := le.Uint64(a[:8]), le.Uint64(b[:8]); x != y {
-		return x < y
-	}
-	return ap <= bp
-}
-
-func addrFrom(b [16]byte, is4 bool) netip.Addr {
-	a := netip.AddrFrom16(b)
+// addr returns the address of a key side from its two words.
+func addrFrom(hi, lo uint64, is4 bool) netip.Addr {
 	if is4 {
-		return a.Unmap()
+		return netip.AddrFrom4([4]byte{byte(lo >> 24), byte(lo >> 16), byte(lo >> 8), byte(lo)})
 	}
-	return a
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], lo)
+	return netip.AddrFrom16(b)
 }
 
-// hash mixes the key's bytes with a multiply-fold in the manner of wyhash: a few 64-bit
-// multiplications, where hash/maphash.Comparable costs several times more for this struct.
-func (k *key) hash(seed uint64) uint64 {
+// addrWords returns the big-endian halves of a's 16-byte form, and whether a is IPv4.
+// An IPv4 address takes As4: As16's result is copied in one 16-byte move from the two
+// 8-byte halves it was just stored as, which the CPU cannot forward from its store buffer
+// and stalls on.
+func addrWords(a netip.Addr) (hi, lo uint64, is4 bool) {
+	if a.Is4() {
+		b := a.As4()
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), true
+	}
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), false
+}
+
+// hash mixes the key's words with a multiply-fold in the manner of wyhash: a few 64-bit
+// multiplications, where hash/maphash.Comparable costs several times more. m is mixed in
+// only when the MACs are part of the key.
+func (k *key) hash(m *macKey, seed uint64) uint64 {
 	const (
 		p0 = 0xa0761d6478bd642f
 		p1 = 0xe7037ed1a0b428db
 		p2 = 0x8ebc6af09c88c6e3
 		p3 = 0x589965cc75374cc3
 	)
-	le := binary.LittleEndian
-	rest := uint64(k.aPort) | uint64(k.bPort)<<16 | uint64(k.proto)<<32 | uint64(k.fam&^famBA)<<40 | uint64(k.tos)<<48
-	ext := uint64(k.vlan) | uint64(k.inIf)<<16
-	macs := mac48(k.aMAC) ^ mac48(k.bMAC)<<16
-	h := mum(le.Uint64(k.a[:8])^p0^seed, le.Uint64(k.a[8:])^p1)
-	h ^= mum(le.Uint64(k.b[:8])^p2, le.Uint64(k.b[8:])^p3^seed)
-	h ^= mum(rest^p1, ext^macs^p0)
+	h := mum(k.a0^p0^seed, k.a1^p1)
+	h ^= mum(k.b0^p2, k.b1^p3^seed)
+	h ^= mum(k.w&^famBAw^p1, k.x^p0)
+	if m != nil {
+		h ^= mum(mac48(m.a)^p2, mac48(m.b)^p3)
+	}
 	return mum(h^p3, seed^p2)
 }
 

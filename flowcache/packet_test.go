@@ -1,6 +1,7 @@
 package flowcache
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -185,4 +186,82 @@ func BenchmarkParseAndUpdate(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkParseAndUpdateLive is the case exactly: parse a frame and meter it,
+// with 100,000 flows live, none created or expired while timed. The frames (Ethernet,
+// IPv4, TCP; 64 bytes apart) are laid out in the order they are metered, read one after
+// the other as from a capture ring; their flows follow the orders of BenchmarkUpdate
+// (uniform: a fixed random permutation of the flows; zipf: s = 1.1). ns/packet includes
+// the parse.
+func BenchmarkParseAndUpdateLive(b *testing.B) {
+	const live, stride = 100000, 64
+	flows := packets(live)
+	orders := []struct {
+		name  string
+		order []int32
+	}{{"uniform", randomOrder(live)}, {"zipf", zipfOrder(live, 1<<20)}}
+	for _, batch := range []int{1, 64} {
+		for _, o := range orders {
+			b.Run(fmt.Sprintf("order=%s/batch=%d", o.name, batch), func(b *testing.B) {
+				frames := make([]byte, len(o.order)*stride)
+				for i, f := range o.order {
+					appendFrame(frames[i*stride:i*stride], &flows[f])
+				}
+				c, err := New(Config{MaxFlows: 131072, Shards: 1, InactiveTimeout: time.Hour, Sink: func(_, _ *flow.Record) {}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				now := t0
+				for i := range flows { // create every flow before timing
+					flows[i].Time = now
+					c.Update(&flows[i])
+				}
+				var pp packet.Packet
+				ps := make([]Packet, batch)
+				i := 0
+				b.ReportAllocs()
+				b.SetBytes(int64(stride * batch))
+				for b.Loop() {
+					for n := 0; n < batch; {
+						pp.Parse(frames[i*stride:(i+1)*stride], packet.Ethernet, nil)
+						now += 100
+						if ps[n].FromParsed(&pp, now) {
+							n++
+						}
+						if i++; i == len(o.order) {
+							i = 0
+						}
+					}
+					if batch == 1 {
+						c.Update(&ps[0])
+					} else {
+						c.UpdateBatch(ps)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/packet")
+				if st := c.Stats(); st.Flows != live || st.Created != live {
+					b.Fatalf("%d flows live, %d created, want %d", st.Flows, st.Created, live)
+				}
+			})
+		}
+	}
+}
+
+// appendFrame appends to dst an Ethernet frame carrying p's IPv4 and TCP headers, its
+// IP total length p.Length (the frame itself stops after the TCP header).
+func appendFrame(dst []byte, p *Packet) []byte {
+	be := binary.BigEndian
+	dst = append(dst, p.DstMAC[:]...)
+	dst = append(dst, p.SrcMAC[:]...)
+	dst = be.AppendUint16(dst, 0x0800)
+	dst = append(dst, 0x45, p.ToS)
+	dst = be.AppendUint16(dst, uint16(p.Length))
+	dst = append(dst, 0, 0, 0x40, 0, p.TTL, p.IPProto, 0, 0) // id, don't fragment, TTL, protocol, checksum
+	s, d := p.SrcAddr.As4(), p.DstAddr.As4()
+	dst = append(append(dst, s[:]...), d[:]...)
+	dst = be.AppendUint16(dst, p.SrcPort)
+	dst = be.AppendUint16(dst, p.DstPort)
+	dst = append(dst, 0, 0, 0, 1, 0, 0, 0, 2, 5<<4, byte(p.TCPFlags), 0xff, 0xff, 0, 0, 0, 0)
+	return dst
 }

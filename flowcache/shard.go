@@ -48,19 +48,20 @@ func (d *dirStats) add(p *Packet, m *macs) {
 	d.flags |= p.TCPFlags
 }
 
-// entry is one flow, in two cache lines: the key in the first, what an update writes in
-// the second (entries are 128 bytes apart from the start of a large, page-aligned
+// entry is one flow, in two cache lines: the key and the time that orders lru in the
+// first (all that a lookup and the idle check read), what an update writes in the second (entries are 128 bytes apart from the start of a large, page-aligned
 // allocation). A lookup that finds the flow and the update after it touch nothing else of
 // the flow but its lru links. Everything read only when the flow is reported (the MACs,
 // the reverse direction of a biflow) lives in arrays of its own.
 type entry struct {
-	key        key       // 60 bytes
+	key        key       // 48 bytes
+	seen       flow.Time // the cache's time at the last packet: orders lru
 	initiatorA bool      // biflow: the initiator is the key's a side
 	ending     bool      // on the end list rather than the active list
-	_          [2]byte   //
-	seen       flow.Time // the cache's time at the last packet: orders lru
+	_          [6]byte   // the second cache line starts here
 	since      flow.Time // active list: start of the report period; end list: the deadline
 	fwd        dirStats  // the initiator's direction (the only one without Biflow)
+	_          [8]byte   // 128 bytes in all
 }
 
 // link is a node of an intrusive doubly linked list of entry indexes.
@@ -76,6 +77,7 @@ type shard struct {
 	mask    uint32
 	entries []entry
 	fwdMACs []macs     // the MACs of each entry's initiator direction
+	keyMACs []macKey   // with KeyMACs, the MAC part of each entry's key
 	rev     []dirStats // the responder's direction of each entry, in biflow mode
 	revMACs []macs     // and its MACs
 	lruL    []link     // links of lru
@@ -106,6 +108,9 @@ func (s *shard) init(c *Cache, capacity int) {
 	s.mask = uint32(n - 1)
 	s.entries = make([]entry, capacity)
 	s.fwdMACs = make([]macs, capacity)
+	if c.cfg.Key&KeyMACs != 0 {
+		s.keyMACs = make([]macKey, capacity)
+	}
 	if c.cfg.Biflow {
 		s.rev = make([]dirStats, capacity)
 		s.revMACs = make([]macs, capacity)
@@ -124,14 +129,14 @@ func (s *shard) init(c *Cache, capacity int) {
 
 // update meters a packet whose canonical key and hash are k and h; fwd tells whether it
 // travels from k's a side to its b side.
-func (s *shard) update(p *Packet, k *key, h uint64, fwd bool) {
+func (s *shard) update(p *Packet, k *key, m *macKey, h uint64, fwd bool) {
 	s.advance(max(s.now, p.Time))
 	s.packets++
 	s.bytes += uint64(p.Length)
 
-	idx := s.lookup(k, h)
+	idx := s.lookup(k, m, h)
 	if idx == nilIdx {
-		idx = s.create(k, h, fwd)
+		idx = s.create(k, m, h, fwd)
 	} else {
 		s.lruMoveToTail(idx)
 	}
@@ -148,14 +153,14 @@ func (s *shard) update(p *Packet, k *key, h uint64, fwd bool) {
 	}
 
 	if p.IPProto == 6 && p.TCPFlags&(tcpFIN|tcpRST) != 0 {
-		s.tcpEnd(idx, d, p.TCPFlags)
+		s.tcpEnd(idx, h, d, p.TCPFlags)
 	}
 }
 
 // tcpEnd handles a FIN or RST: a RST ends the flow; a FIN ends it once the other
 // direction has sent one too, which in biflow mode is the same entry and otherwise the
 // reverse flow's entry.
-func (s *shard) tcpEnd(idx int32, d int, flags uint16) {
+func (s *shard) tcpEnd(idx int32, h uint64, d int, flags uint16) {
 	e := &s.entries[idx]
 	if flags&tcpRST != 0 {
 		s.end(idx)
@@ -175,8 +180,9 @@ func (s *shard) tcpEnd(idx int32, d int, flags uint16) {
 	// The reverse flow's key differs only in famBA and hashes alike, so it is in this
 	// shard, near in the index.
 	rk := e.key
-	rk.fam ^= famBA
-	ridx := s.lookup(&rk, rk.hash(s.c.seed))
+	rk.w ^= famBAw
+	rm := s.keyMACOf(idx)
+	ridx := s.lookup(&rk, rm, h)
 	if ridx == nilIdx || !s.entries[ridx].fwd.fin {
 		return
 	}
@@ -262,11 +268,12 @@ func (s *shard) report(idx int32, why flow.EndReason) {
 func (s *shard) fill(r *flow.Record, idx int32, d int, why flow.EndReason) {
 	e := &s.entries[idx]
 	k := &e.key
-	src, dst := addrFrom(k.a, k.fam&1 != 0), addrFrom(k.b, k.fam&2 != 0)
-	sport, dport := k.aPort, k.bPort
+	fam := k.fam()
+	src, dst := addrFrom(k.a0, k.a1, fam&famA4 != 0), addrFrom(k.b0, k.b1, fam&famB4 != 0)
+	sport, dport := k.aPort(), k.bPort()
 	// The key is in canonical orientation. A unidirectional flow says its direction in
 	// famBA; in a biflow, direction 0 is the initiator's, whichever side that is.
-	aIsSrc := k.fam&famBA == 0
+	aIsSrc := fam&famBA == 0
 	if s.c.cfg.Biflow {
 		aIsSrc = e.initiatorA == (d == 0)
 	}
@@ -280,7 +287,7 @@ func (s *shard) fill(r *flow.Record, idx int32, d int, why flow.EndReason) {
 	// Field by field: a composite literal is built in a temporary and copied with write
 	// barriers, which costs more than all the rest. Every field is set, those the cache
 	// does not know to zero: the Sink may have changed the record it got last time.
-	r.Protocol, r.EngineType, r.EngineID, r.IPProto = flow.Unknown, 0, 0, k.proto
+	r.Protocol, r.EngineType, r.EngineID, r.IPProto = flow.Unknown, 0, 0, k.proto()
 	r.Domain, r.Exporter = 0, netip.Addr{}
 	r.SrcAddr, r.DstAddr = src, dst
 	r.NextHop, r.BGPNextHop = netip.Addr{}, netip.Addr{}
@@ -301,7 +308,7 @@ func (s *shard) fill(r *flow.Record, idx int32, d int, why flow.EndReason) {
 
 // create takes a free entry for a new flow, evicting the least recently seen flow when
 // there is none.
-func (s *shard) create(k *key, h uint64, fwd bool) int32 {
+func (s *shard) create(k *key, m *macKey, h uint64, fwd bool) int32 {
 	if s.free == nilIdx {
 		s.expire(s.lru.head, flow.EndLackOfResources)
 	}
@@ -309,6 +316,9 @@ func (s *shard) create(k *key, h uint64, fwd bool) int32 {
 	e := &s.entries[idx]
 	s.free = s.lruL[idx].next
 	*e = entry{key: *k, since: s.now, initiatorA: fwd}
+	if m != nil {
+		s.keyMACs[idx] = *m
+	}
 	if s.rev != nil {
 		s.rev[idx] = dirStats{}
 	}
@@ -323,7 +333,7 @@ func (s *shard) create(k *key, h uint64, fwd bool) int32 {
 // remove takes a flow out of the table and its lists and frees its entry.
 func (s *shard) remove(idx int32) {
 	e := &s.entries[idx]
-	s.delete(idx, e.key.hash(s.c.seed))
+	s.delete(idx, e.key.hash(s.keyMACOf(idx), s.c.seed))
 	s.unlink(&s.lru, idx)
 	if e.ending {
 		s.unlink(&s.ends, idx)
@@ -340,7 +350,15 @@ func (s *shard) remove(idx int32) {
 // lengthen with churn). A slot keeps 32 bits of the hash next to the entry index, so a
 // probe only touches an entry whose hash matches.
 
-func (s *shard) lookup(k *key, h uint64) int32 {
+// keyMACOf returns the MAC part of an entry's key, nil when the MACs are not in the key.
+func (s *shard) keyMACOf(idx int32) *macKey {
+	if s.keyMACs == nil {
+		return nil
+	}
+	return &s.keyMACs[idx]
+}
+
+func (s *shard) lookup(k *key, m *macKey, h uint64) int32 {
 	tag := uint32(h)
 	for i := tag & s.mask; ; i = (i + 1) & s.mask {
 		v := s.slots[i]
@@ -349,25 +367,35 @@ func (s *shard) lookup(k *key, h uint64) int32 {
 		}
 		if uint32(v>>32) == tag {
 			idx := int32(uint32(v)) - 1
-			if s.entries[idx].key.equal(k) {
+			if s.entries[idx].key.equal(k) && (m == nil || s.keyMACs[idx] == *m) {
 				return idx
 			}
 		}
 	}
 }
 
-// warm loads the index slot and the entry each hash leads to, without using them: the
-// loads do not depend on each other, so the CPU issues them together and the lookups that
-// follow find everything in its caches. The sum keeps the compiler from dropping them.
+// warm loads what updating the packets of hashes will touch, without using it, pass by
+// pass: the loads of a pass do not depend on each other, so the CPU has them all in
+// flight at once. Pass 1 loads the index slots; pass 2 finds each packet's entry by its
+// hash tag and loads it and its lru links.
 func (s *shard) warm(hashes []uint64) {
 	var sum uint64
 	for _, h := range hashes {
 		sum += s.slots[uint32(h)&s.mask]
 	}
 	for _, h := range hashes {
-		if v := s.slots[uint32(h)&s.mask]; v != 0 {
-			e := &s.entries[int32(uint32(v))-1]
-			sum += uint64(e.key.aPort) + e.fwd.packets // both cache lines
+		tag := uint32(h)
+		for i := tag & s.mask; ; i = (i + 1) & s.mask {
+			v := s.slots[i]
+			if v == 0 {
+				break
+			}
+			if uint32(v>>32) == tag {
+				idx := int32(uint32(v)) - 1
+				e := &s.entries[idx]
+				sum += e.key.a1 + e.fwd.packets + uint64(s.lruL[idx].next) // both cache lines
+				break
+			}
 		}
 	}
 	s.warmSum += sum
