@@ -523,10 +523,23 @@ func (t *Template) AppendSet(dst []flow.Record, set []byte, c *Context) ([]flow.
 		return dst, n * t.minLen
 	case t.inPlace:
 		buf, used, n := c.buf[:0], 0, 0
+		// One variable-length field, then fixed-length ones or none (a string at the end,
+		// the commonest shape): its short length byte says the record's length at once.
+		oneVar, after := len(t.tail) == 1, 0
+		if len(t.tail) == 2 && t.tail[1] != VarLen {
+			oneVar, after = true, int(t.tail[1])
+		}
 		for {
-			l, ok := t.Next(set[used:])
-			if !ok {
-				break
+			var l int
+			if rest := len(set) - used; oneVar && rest >= t.minLen && set[used+t.prefixLen] < 255 {
+				if l = t.prefixLen + 1 + int(set[used+t.prefixLen]) + after; l > rest {
+					break
+				}
+			} else {
+				var ok bool
+				if l, ok = t.Next(set[used:]); !ok {
+					break
+				}
 			}
 			buf = append(buf, set[used:used+t.fixedLen]...)
 			used, n = used+l, n+1
