@@ -197,10 +197,7 @@ func BenchmarkParseAndUpdate(b *testing.B) {
 func BenchmarkParseAndUpdateLive(b *testing.B) {
 	const live, stride = 100000, 64
 	flows := packets(live)
-	orders := []struct {
-		name  string
-		order []int32
-	}{{"uniform", randomOrder(live)}, {"zipf", zipfOrder(live, 1<<20)}}
+	orders := benchOrders(live)
 	for _, batch := range []int{1, 64} {
 		for _, o := range orders {
 			b.Run(fmt.Sprintf("order=%s/batch=%d", o.name, batch), func(b *testing.B) {
