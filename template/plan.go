@@ -90,8 +90,6 @@ const (
 	opDstMask1
 	opStartUptime4
 	opEndUptime4
-	opSampler1
-	opSampler2
 	opDirection1
 	opStartMs8
 	opEndMs8
@@ -116,8 +114,8 @@ var specialised = map[[2]int]opcode{
 	{int(opSrcPort), 2}: opSrcPort2, {int(opDstPort), 2}: opDstPort2, {int(opProto), 1}: opProto1, {int(opToS), 1}: opToS1,
 	{int(opTCPFlags), 1}: opTCPFlags1, {int(opTCPFlags), 2}: opTCPFlags2, {int(opSrcMask), 1}: opSrcMask1,
 	{int(opDstMask), 1}: opDstMask1, {int(opStartUptime), 4}: opStartUptime4, {int(opEndUptime), 4}: opEndUptime4,
-	{int(opSampler), 1}: opSampler1, {int(opSampler), 2}: opSampler2, {int(opDirection), 1}: opDirection1,
-	{int(opStartMs), 8}: opStartMs8, {int(opEndMs), 8}: opEndMs8, {int(opVLAN), 2}: opVLAN2, {int(opOutVLAN), 2}: opOutVLAN2,
+	{int(opDirection), 1}: opDirection1,
+	{int(opStartMs), 8}:   opStartMs8, {int(opEndMs), 8}: opEndMs8, {int(opVLAN), 2}: opVLAN2, {int(opOutVLAN), 2}: opOutVLAN2,
 }
 
 // target is the part of a flow.Record (or of its derivation) a field feeds. Several
@@ -315,6 +313,11 @@ func (t *Template) compile() {
 		} else {
 			t.tail = append(t.tail, f.Length)
 		}
+	}
+	// One variable-length field, then fixed-length ones or none (a string at the end, the
+	// commonest shape): a record's length follows from its length byte (Template.shortLen).
+	if t.oneVar = len(t.tail) == 1 || len(t.tail) == 2 && t.tail[1] != VarLen; t.oneVar && len(t.tail) == 2 {
+		t.varAfter = int(t.tail[1])
 	}
 	// An address field whose other family is not in the template is simply stored.
 	only := func(a, b target, op opcode) {
@@ -523,19 +526,9 @@ func (t *Template) AppendSet(dst []flow.Record, set []byte, c *Context) ([]flow.
 		return dst, n * t.minLen
 	case t.inPlace:
 		buf, used, n := c.buf[:0], 0, 0
-		// One variable-length field, then fixed-length ones or none (a string at the end,
-		// the commonest shape): its short length byte says the record's length at once.
-		oneVar, after := len(t.tail) == 1, 0
-		if len(t.tail) == 2 && t.tail[1] != VarLen {
-			oneVar, after = true, int(t.tail[1])
-		}
 		for {
-			var l int
-			if rest := len(set) - used; oneVar && rest >= t.minLen && set[used+t.prefixLen] < 255 {
-				if l = t.prefixLen + 1 + int(set[used+t.prefixLen]) + after; l > rest {
-					break
-				}
-			} else {
+			l := t.shortLen(set[used:])
+			if l == 0 {
 				var ok bool
 				if l, ok = t.Next(set[used:]); !ok {
 					break
@@ -1040,6 +1033,7 @@ func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
 				r.SamplingInterval = uint32(min(Unsigned(b), 0xffffffff))
 			}
 		case opSampler:
+			// Resolved at once unless the record may carry its own interval (t.pending).
 			if tmp == nil {
 				c.applySamplers(rs, p, stride, o.n)
 				continue
@@ -1048,24 +1042,6 @@ func (t *Template) fill(rs []flow.Record, rec []byte, stride int, c *Context) {
 				q := unsafe.Add(p, off)
 				b := unsafe.Slice((*byte)(q), o.n)
 				tmp[i].sampler = Unsigned(b)
-			}
-		case opSampler1:
-			if tmp == nil {
-				c.applySamplers(rs, p, stride, o.n)
-				continue
-			}
-			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
-				q := unsafe.Add(p, off)
-				tmp[i].sampler = uint64(*(*byte)(q))
-			}
-		case opSampler2:
-			if tmp == nil {
-				c.applySamplers(rs, p, stride, o.n)
-				continue
-			}
-			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
-				q := unsafe.Add(p, off)
-				tmp[i].sampler = uint64(be16(q))
 			}
 		case opBoot:
 			for i, off := 0, 0; i < n; i, off = i+1, off+stride {
@@ -1152,34 +1128,28 @@ func (t *Template) finish(rs []flow.Record, tmp []pending, c *Context) {
 		}
 	}
 	if ex := c.ex; ex != nil {
-		if !t.samplerOp && !t.samplingOp {
+		switch {
+		case t.samplingOp:
+			// The record's own interval wins; then its sampler's, then the domain's.
+			rate := c.sampling(0, false)
+			for i := range rs {
+				r := &rs[i]
+				switch {
+				case r.SamplingInterval != 0:
+				case t.samplerOp:
+					r.SamplingInterval = c.sampling(tmp[i].sampler, true)
+				default:
+					r.SamplingInterval = rate
+				}
+			}
+		case !t.samplerOp:
 			// Every record takes the domain's interval; records are cleared, so an
-			// unknown one (0) needs no store at all.
+			// unknown one (0) needs no store at all. (A sampler ID alone was resolved as
+			// fill read it.)
 			if rate := c.sampling(0, false); rate != 0 {
 				for i := range rs {
 					rs[i].SamplingInterval = rate
 				}
-			}
-		}
-		rate, looked := uint32(0), false
-		// With a sampler ID and no interval, fill has resolved the ID already.
-		for i := 0; i < len(rs) && t.samplingOp; i++ {
-			r := &rs[i]
-			switch {
-			case r.SamplingInterval != 0: // the record says
-			case t.samplerOp:
-				// The last lookup answers most records: check it here, without a call.
-				id := tmp[i].sampler
-				if c.smOK && c.smID == id && c.smHas && c.smDomain == c.Domain && c.smGen == ex.gen.Load() {
-					r.SamplingInterval = c.smRate
-				} else {
-					r.SamplingInterval = c.sampling(id, true)
-				}
-			default:
-				if !looked {
-					rate, looked = c.sampling(0, false), true
-				}
-				r.SamplingInterval = rate
 			}
 		}
 		if ex.hasNames.Load() {

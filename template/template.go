@@ -70,6 +70,10 @@ type Template struct {
 	// tail is what follows the first variable-length field, as Next walks it: VarLen for a
 	// variable-length field, the summed length of each run of fixed-length fields between.
 	tail []uint16
+	// oneVar says the template has one variable-length field, varAfter the bytes of the
+	// fixed-length fields after it.
+	oneVar   bool
+	varAfter int
 	// inPlace says the plan reads records as they are on the wire: every field it maps
 	// has the same offset in every record.
 	inPlace bool
@@ -127,6 +131,9 @@ func (t *Template) Next(b []byte) (int, bool) {
 	if !t.variable {
 		return t.minLen, true
 	}
+	if l := t.shortLen(b); l > 0 {
+		return l, true
+	}
 	// len(b) >= minLen covers the fixed-length fields before the first variable one; the
 	// rest are walked as t.tail has them, runs of fixed-length fields taken together.
 	off := t.prefixLen
@@ -153,6 +160,21 @@ func (t *Template) Next(b []byte) (int, bool) {
 		return 0, false
 	}
 	return off, true
+}
+
+// shortLen returns the length of the record at the start of b for a template with one
+// variable-length field whose length the record gives in the one-byte form, when b holds
+// the record whole; otherwise 0, and Next's walk decides. Small enough to be inlined where
+// records are measured one after another.
+func (t *Template) shortLen(b []byte) int {
+	if !t.oneVar || len(b) < t.minLen {
+		return 0
+	}
+	v := int(b[t.prefixLen])
+	if l := t.prefixLen + 1 + v + t.varAfter; v < 255 && l <= len(b) {
+		return l
+	}
+	return 0
 }
 
 // fieldLen returns the length and start of the value of a field of wire length l at off:
