@@ -98,6 +98,10 @@ func checkNetFlow9(t *testing.T, p *netflow9.Parser, b []byte) {
 	}
 	// AppendFlows decodes a data set at once; it must give what Next and Flow give.
 	if !fuzzing() || n > 0 {
+		// Only from one cache state: a packet that still changes the cache when read again
+		// (a template replaced, options changed, sets held) gives its second reading
+		// another state than its first, and the two readings cannot be compared.
+		before := p.Cache.Stats()
 		var one []flow.Record
 		if _, err := p.Start(b, v9From); err == nil {
 			for p.Next() {
@@ -108,9 +112,13 @@ func checkNetFlow9(t *testing.T, p *netflow9.Parser, b []byte) {
 				}
 			}
 		}
+		same := p.Cache.Stats() == before
 		var all []flow.Record
 		if _, err := p.Start(b, v9From); err == nil {
 			all = p.AppendFlows(nil)
+		}
+		if !same {
+			all = one
 		}
 		if len(one) != len(all) {
 			t.Fatalf("Next/Flow %d records, AppendFlows %d", len(one), len(all))
