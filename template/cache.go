@@ -236,17 +236,19 @@ func (c *Cache) Learn(k Key, kind Kind, scopeCount int, fields []Field) (*Templa
 	tk := tkey{k.Domain, k.ID}
 	ex.mu.Lock()
 	if e := ex.templates[tk]; e != nil {
-		if e.t.Equal(kind, scopeCount, fields) {
+		// e.t is read under the lock: another goroutine may replace it once it is let go.
+		if t := e.t; t.Equal(kind, scopeCount, fields) {
 			e.refresh(now)
 			ex.mu.Unlock()
-			return e.t, nil
+			return t, nil
 		}
-		e.t = New(k.Protocol, k.ID, kind, scopeCount, fields)
+		t := New(k.Protocol, k.ID, kind, scopeCount, fields)
+		e.t = t
 		e.refresh(now)
 		ex.tgen.Add(1)
 		ex.mu.Unlock()
 		c.replaced.Add(1)
-		return e.t, nil
+		return t, nil
 	}
 	evict := len(ex.templates) >= c.cfg.MaxTemplatesPerSession
 	if evict {
