@@ -119,7 +119,8 @@ type Cache struct {
 
 	// base is when the cache was made, when it keeps its own time (Config.Now not set):
 	// see Cache.now.
-	base time.Time
+	base     time.Time
+	baseNano int64 // base as UnixNano
 
 	learned, replaced, withdrawn, expired, evicted, refused, optionsRefused, optionsChanged atomic.Uint64
 }
@@ -131,6 +132,7 @@ func NewCache(cfg Config) *Cache {
 	c := &Cache{cfg: cfg, sessions: map[Session]*exporter{}}
 	if monotonic {
 		c.base = time.Now()
+		c.baseNano = c.base.UnixNano()
 	}
 	c.hold.init(&c.cfg)
 	return c
@@ -199,6 +201,15 @@ func (c *Cache) now() time.Time {
 		return c.cfg.Now()
 	}
 	return c.base.Add(time.Since(c.base))
+}
+
+// nowNano is now as UnixNano, without building a time.Time on the way: what Context.Lookup
+// compares with an entry's stamp once a message.
+func (c *Cache) nowNano() int64 {
+	if c.base.IsZero() {
+		return c.cfg.Now().UnixNano()
+	}
+	return c.baseNano + int64(time.Since(c.base))
 }
 
 func (c *Cache) expiredAt(s Session, updated, now time.Time) bool {

@@ -103,7 +103,7 @@ func (c *Context) Lookup(id uint16) *Template {
 	}
 	// The clock is read only when the template can expire.
 	if !c.session.Stream && c.cache.cfg.Lifetime > 0 &&
-		c.cache.now().UnixNano()-e.stamp.Load() > int64(c.cache.cfg.Lifetime) {
+		c.cache.nowNano()-e.stamp.Load() > int64(c.cache.cfg.Lifetime) {
 		return nil
 	}
 	return t
