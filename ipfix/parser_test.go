@@ -741,3 +741,68 @@ func BenchmarkNextFlow(b *testing.B) {
 		}
 	}
 }
+
+// Two exporters with the same observation domain, each announcing its own boot time and
+// sampling interval, read alternately by one parser: each exporter's records take its own,
+// however the options of the two happen to line up (both exporters here are at the same
+// options generation, which a cache keyed by generation alone would confuse).
+func TestOptionsPerExporter(t *testing.T) {
+	type exp struct {
+		from       netip.AddrPort
+		boot       int64
+		rate       uint32
+		opts, data []byte
+	}
+	var exps []exp
+	for i, c := range []struct {
+		boot int64
+		rate uint32
+	}{{1600000000000, 10}, {1650000000000, 100}} {
+		e := exp{from: netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}), 4739), boot: c.boot, rate: c.rate}
+		e.opts = message(1, 0,
+			set(ipfix.OptionsTemplateSetID, otmpl(258, 1, fld(149, 4), fld(34, 4), fld(160, 8))),
+			set(258, cat(be32(1), be32(c.rate), be64(uint64(c.boot)))),
+			set(ipfix.TemplateSetID, tmpl(256, fld(8, 4), fld(22, 4), fld(21, 4))))
+		e.data = message(1, 1, set(256, cat([]byte{1, 1, 1, 1}, be32(1000), be32(5000))))
+		exps = append(exps, e)
+	}
+	var p ipfix.Parser
+	for _, e := range exps {
+		if _, err := p.Start(e.opts, e.from); err != nil {
+			t.Fatal(err)
+		}
+		for p.Next() {
+		}
+		if err := p.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(how string, e exp, rs []flow.Record) {
+		t.Helper()
+		if len(rs) != 1 {
+			t.Fatalf("%s: %d records", how, len(rs))
+		}
+		if r := rs[0]; r.Start != flow.Time((e.boot+1000)*1e6) || r.SamplingInterval != e.rate {
+			t.Errorf("%s, exporter %v: start %v interval %d, want %v %d", how, e.from, r.Start, r.SamplingInterval,
+				flow.Time((e.boot+1000)*1e6), e.rate)
+		}
+	}
+	for range 2 {
+		for _, e := range exps {
+			if _, err := p.Start(e.data, e.from); err != nil {
+				t.Fatal(err)
+			}
+			check("AppendFlows", e, p.AppendFlows(nil))
+			if _, err := p.Start(e.data, e.from); err != nil {
+				t.Fatal(err)
+			}
+			var rs []flow.Record
+			for p.Next() {
+				var r flow.Record
+				p.Flow(&r)
+				rs = append(rs, r)
+			}
+			check("Next/Flow", e, rs)
+		}
+	}
+}

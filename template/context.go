@@ -61,11 +61,18 @@ func (ca *Cache) Bind(c *Context, s Session) {
 	if c.cache == ca && c.session == s && c.ex != nil && !c.ex.dead.Load() {
 		return // the same session as the last message: nothing to look up
 	}
-	ex := ca.exporter(s)
+	c.cache, c.session = ca, s
+	c.use(ca.exporter(s))
+}
+
+// use points c at the exporter state ex. The options values c keeps are keyed by the
+// state's generation, which counts per exporter: they are forgotten when ex is another
+// exporter's, or two exporters at the same generation would share them.
+func (c *Context) use(ex *exporter) {
 	if ex != c.ex {
-		c.smOK, c.nmOK = false, [2]bool{}
+		c.smOK, c.nmOK, c.btOK = false, [2]bool{}, false
 	}
-	c.cache, c.session, c.ex = ca, s, ex
+	c.ex = ex
 }
 
 // Bound reports whether the session c was bound to had state in the cache at [Cache.Bind]
@@ -81,7 +88,7 @@ func (c *Context) Lookup(id uint16) *Template {
 		if ex = c.cache.exporter(c.session); ex == nil {
 			return nil
 		}
-		c.ex = ex
+		c.use(ex)
 	}
 	// The template the last message used answers most lookups: while the session's
 	// templates stay as they were, it is taken without the lock or the map.

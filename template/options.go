@@ -137,7 +137,7 @@ func (c *Context) ApplyOptions(r Record) {
 		if ex == nil {
 			return
 		}
-		c.ex = ex
+		c.use(ex)
 	}
 	ex.mu.Lock()
 	changed := false
