@@ -21,7 +21,6 @@ type decoder struct {
 	ipfx ipfix.Parser
 	sf   sflow.Parser
 	recs []flow.Record
-	rev  flow.Record // the reverse direction of a biflow, before it is appended
 }
 
 func newDecoder(templates *template.Cache, seqs *ipfix.Sequences) *decoder {
@@ -129,16 +128,9 @@ func (d *decoder) ipfix(msg []byte, s template.Session, res *result) {
 		res.err, res.fullErr = err, true
 		return
 	}
-	for d.ipfx.Next() {
-		if d.ipfx.Options() {
-			continue // already applied to the cache: sampling rates, interface names
-		}
-		d.recs = append(d.recs, flow.Record{})
-		d.ipfx.Flow(&d.recs[len(d.recs)-1])
-		if d.ipfx.Reverse(&d.rev) {
-			d.recs = append(d.recs, d.rev)
-		}
-	}
+	// Options records are applied to the cache as they are read (sampling rates, interface
+	// names); biflows come as forward then reverse.
+	d.recs = d.ipfx.AppendFlows(d.recs)
 	res.err, res.held = d.ipfx.Err(), d.ipfx.Held()
 	if after, ok := d.ipfx.Sequence(); ok {
 		res.seqDelta = true

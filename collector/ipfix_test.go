@@ -396,6 +396,44 @@ func TestStreamConfig(t *testing.T) {
 	}
 }
 
+// TestIPFIXBiflows: an RFC 5103 biflow reaches the handler as its forward record, then its
+// reverse one when the reverse direction counted anything; the sequence number counts
+// the biflows.
+func TestIPFIXBiflows(t *testing.T) {
+	c, err := New(Config{Listen: []string{"udp://127.0.0.1:0"}, Handler: func([]flow.Record) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDecoder(c.templates, c.seqs)
+	fwd := testRecords(2)
+	back := func(r flow.Record, bytes, packets uint64) flow.Record {
+		r.SrcAddr, r.DstAddr, r.SrcPort, r.DstPort = r.DstAddr, r.SrcAddr, r.DstPort, r.SrcPort
+		r.InIf, r.OutIf, r.Bytes, r.Packets = r.OutIf, r.InIf, bytes, packets
+		return r
+	}
+	revs := []flow.Record{back(fwd[0], 4000, 7), back(fwd[1], 0, 0)}
+	b := ipfix.Builder{Domain: 4}
+	b.Start(nil, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	for i := range fwd {
+		if err := b.AddBiflow(&fwd[i], &revs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := d.decode(b.Finish(), netip.MustParseAddrPort("127.0.0.1:40000"), 0)
+	if res.err != nil || len(res.recs) != 3 {
+		t.Fatalf("%v, %d records: %+v", res.err, len(res.recs), res.recs)
+	}
+	got := res.recs
+	if got[0].SrcPort != fwd[0].SrcPort || got[0].Bytes != fwd[0].Bytes ||
+		got[1].SrcPort != fwd[0].DstPort || got[1].DstAddr != fwd[0].SrcAddr || got[1].Bytes != 4000 || got[1].Packets != 7 ||
+		got[2].SrcPort != fwd[1].SrcPort || got[2].Bytes != fwd[1].Bytes {
+		t.Errorf("records %+v", got)
+	}
+	if s, ok := d.ipfx.Sequence(); !ok || s.Records != 2 {
+		t.Errorf("sequence %+v", s)
+	}
+}
+
 // BenchmarkDecodeIPFIX decodes a message of 20 records, as a UDP socket's goroutine does
 // (the template learnt once, the sequence figures looked up per message).
 func BenchmarkDecodeIPFIX(b *testing.B) {

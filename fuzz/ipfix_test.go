@@ -98,7 +98,7 @@ func TestIPFIXAllocs(t *testing.T) {
 }
 
 // checkIPFIX decodes b and checks what every input must give: errors that wrap a
-// sentinel, a bounded number of records, AppendFlows agreeing with Next and Flow, and no
+// sentinel, a bounded number of records, AppendFlows agreeing with Next, Flow and Reverse, and no
 // allocation when the same message is decoded again.
 func checkIPFIX(t *testing.T, p *ipfix.Parser, b []byte) {
 	t.Helper()
@@ -123,6 +123,9 @@ func checkIPFIX(t *testing.T, p *ipfix.Parser, b []byte) {
 					var r flow.Record
 					p.Flow(&r)
 					one = append(one, r)
+					if p.Reverse(&r) {
+						one = append(one, r)
+					}
 				}
 			}
 		}

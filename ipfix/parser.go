@@ -246,18 +246,26 @@ func (p *Parser) Flow(r *flow.Record) { p.curT.Fill(r, p.cur, &p.ctx) }
 func (p *Parser) Reverse(r *flow.Record) bool { return p.curT.FillReverse(r, p.cur, &p.ctx) }
 
 // AppendFlows appends the flow records that Next has not reached yet to dst, as Flow would
-// fill them, and returns the extended slice; options records are skipped. Afterwards Next
-// returns false. It allocates only when dst has no room, and costs less per record than
-// calling Next and Flow for each.
+// fill them, and returns the extended slice; options records are skipped. The record of a
+// biflow is followed by its reverse direction, as Reverse fills it, when that counted
+// anything: what a collector wants, both directions' traffic. Afterwards Next returns
+// false. It allocates only when dst has no room, and costs less per record than calling
+// Next and Flow for each.
 func (p *Parser) AppendFlows(dst []flow.Record) []flow.Record {
 	for {
 		if t := p.tmpl; t != nil && t.Kind == template.Data {
-			at := len(dst)
 			var n int
-			dst, n = t.AppendSet(dst, p.msg[p.rec:p.setEnd], &p.ctx)
-			p.rec += n
+			if t.Biflow() {
+				dst, n = p.appendBiflows(dst, t)
+			} else {
+				at := len(dst)
+				var used int
+				dst, used = t.AppendSet(dst, p.msg[p.rec:p.setEnd], &p.ctx)
+				p.rec += used
+				n = len(dst) - at
+			}
 			if p.relNext < 0 {
-				p.seqCount += uint32(len(dst) - at)
+				p.seqCount += uint32(n)
 			}
 		}
 		p.tmpl = nil
@@ -265,6 +273,26 @@ func (p *Parser) AppendFlows(dst []flow.Record) []flow.Record {
 			p.curT, p.cur = nil, nil
 			return dst
 		}
+	}
+}
+
+// appendBiflows appends the rest of the current set's records, biflows of t, each with its
+// reverse direction when it has one, and returns dst and the number of records read.
+func (p *Parser) appendBiflows(dst []flow.Record, t *template.Template) ([]flow.Record, int) {
+	n := 0
+	for {
+		l, ok := t.Next(p.msg[p.rec:p.setEnd])
+		if !ok {
+			return dst, n
+		}
+		rec := p.msg[p.rec : p.rec+l]
+		dst = append(dst, flow.Record{}, flow.Record{})
+		t.Fill(&dst[len(dst)-2], rec, &p.ctx)
+		if !t.FillReverse(&dst[len(dst)-1], rec, &p.ctx) {
+			dst = dst[:len(dst)-1]
+		}
+		p.rec += l
+		n++
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -679,6 +680,58 @@ func TestReverse(t *testing.T) {
 	q.Next()
 	if q.Reverse(&back) {
 		t.Error("a reverse direction without reverse counters")
+	}
+}
+
+// AppendFlows gives a biflow's reverse direction after its forward record, as Reverse
+// does, and none for a record whose reverse counters are zero; the message's records count
+// once each towards the sequence number.
+func TestAppendFlowsBiflows(t *testing.T) {
+	rev := func(id, n uint16) template.Field {
+		return template.Field{ID: id, Length: n, Enterprise: template.ReversePEN}
+	}
+	biflow := func(fwdBytes, revBytes uint64, revPackets uint32) []byte {
+		return cat([]byte{10, 0, 0, 1}, []byte{10, 0, 0, 2}, be16(40000), be16(443), []byte{6},
+			be64(fwdBytes), be32(10), be64(1700000000000), be64(1700000005000),
+			be64(revBytes), be32(revPackets), be64(1700000006000))
+	}
+	tpl := message(1, 0, set(ipfix.TemplateSetID, tmpl(256, fld(8, 4), fld(12, 4), fld(7, 2), fld(11, 2), fld(4, 1),
+		fld(1, 8), fld(2, 4), fld(152, 8), fld(153, 8), rev(1, 8), rev(2, 4), rev(153, 8))))
+	data := message(1, 0, set(256, biflow(1000, 9000, 12), biflow(2000, 0, 0), biflow(3000, 0, 1)))
+	var p ipfix.Parser
+	decodeAll(t, &p, tpl)
+	var want []flow.Record
+	if _, err := p.Start(data, from); err != nil {
+		t.Fatal(err)
+	}
+	for p.Next() {
+		var r flow.Record
+		p.Flow(&r)
+		want = append(want, r)
+		if p.Reverse(&r) {
+			want = append(want, r)
+		}
+	}
+	if len(want) != 5 || want[1].Bytes != 9000 || want[2].Bytes != 2000 || want[4].Packets != 1 {
+		t.Fatalf("Next, Flow and Reverse: %+v", want)
+	}
+	var q ipfix.Parser // from the start, for the sequence numbers
+	decodeAll(t, &q, tpl)
+	if _, err := q.Start(data, from); err != nil {
+		t.Fatal(err)
+	}
+	if got := q.AppendFlows(nil); !slices.Equal(got, want) {
+		t.Errorf("AppendFlows\n %+v\nwant\n %+v", got, want)
+	}
+	if s, ok := q.Sequence(); !ok || s.Expected != 3 || s.Records != 3 {
+		t.Errorf("sequence after 3 biflow records: %+v", s)
+	}
+	dst := make([]flow.Record, 0, 8)
+	if n := testing.AllocsPerRun(100, func() {
+		p.Start(data, from)
+		dst = p.AppendFlows(dst[:0])
+	}); n != 0 {
+		t.Errorf("AppendFlows of biflows: %v allocs", n)
 	}
 }
 
