@@ -361,8 +361,12 @@ func (c *Collector) deliver(msg []byte, from netip.AddrPort, res result, now tim
 	}
 }
 
-// Stats returns the collector's counters.
-func (c *Collector) Stats() Stats { return c.reg.snapshot() }
+// Stats returns the collector's counters, and what exporters reported of their own.
+func (c *Collector) Stats() Stats {
+	st := c.reg.snapshot()
+	attachReported(&st, c.templates)
+	return st
+}
 
 // Templates returns the collector's template cache, for its counters and for users who
 // read raw fields with it.

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"expvar"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/flowkit/flow/internal/corpus"
 	"github.com/flowkit/flow/netflow5"
 	"github.com/flowkit/flow/sflow"
+	"github.com/flowkit/flow/template"
 )
 
 // sink collects records from the Handler, safely across goroutines.
@@ -156,6 +158,41 @@ func TestCorpusProtocols(t *testing.T) {
 		if r.Protocol == flow.SFlow && r.Start == 0 {
 			t.Error("sFlow record not stamped with its arrival time")
 		}
+	}
+}
+
+// TestReportedStatistics: the statistics an exporter's options records give (a Juniper
+// MX240's, whose figures logstash-codec-netflow's expectations give too) reach its entry
+// in Stats; an exporter that sent none has none.
+func TestReportedStatistics(t *testing.T) {
+	c, _, addr, stop := start(t, Config{})
+	var msgs [][]byte
+	for _, f := range []string{"logstash-codec-netflow/ipfix_test_juniper_mx240_junos151r6s3_opttpl512.dat",
+		"logstash-codec-netflow/ipfix_test_juniper_mx240_junos151r6s3_data512.dat", "telegraf/netflow_v9_example/netflow_v9.bin"} {
+		msgs = append(msgs, corpus.Datagrams(t, f)...)
+	}
+	send(t, addr, msgs...)
+	waitFor(t, "the datagrams", func() bool { return c.Stats().Datagrams == uint64(len(msgs)) })
+	stop()
+	var n int
+	for _, e := range c.Stats().Exporters {
+		switch e.Protocol {
+		case flow.IPFIX:
+			n++
+			at := flow.Time(int64(binary.BigEndian.Uint32(msgs[1][4:])) * 1e9)
+			want := template.ExporterStatistics{At: at, ExportedMessages: 76, ExportedRecords: 76}
+			if e.Reported == nil || *e.Reported != want {
+				t.Errorf("IPFIX exporter reported %+v, want %+v", e.Reported, want)
+			}
+		case flow.NetFlow9:
+			n++
+			if e.Reported != nil {
+				t.Errorf("v9 exporter reported %+v", e.Reported)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d exporters", n)
 	}
 }
 

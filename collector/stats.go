@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowkit/flow"
+	"github.com/flowkit/flow/template"
 )
 
 // Errors counts decoding failures by kind, as the flow package's sentinels tell them.
@@ -52,6 +53,11 @@ type ExporterStats struct {
 	Reordered   uint64 `json:"reordered"`
 	// LastSeen is when the last datagram arrived.
 	LastSeen time.Time `json:"last_seen"`
+	// Reported is what the exporter's own statistics options records said last (RFC 7011
+	// section 4: messages and records it sent, packets it ignored or could not send), for
+	// the IPFIX and NetFlow v9 exporters that send them, while the template cache keeps
+	// their session (a stream's ends with its connection); nil otherwise.
+	Reported *template.ExporterStatistics `json:"reported,omitempty"`
 }
 
 // Stats are a collector's counters.
@@ -219,6 +225,28 @@ func (r *registry) get(k exporterKey) *exporterState {
 		r.exporters[k] = s
 	}
 	return s
+}
+
+// attachReported gives each exporter in st the statistics the template cache holds from
+// its options records: of its latest report, when several of its sessions (UDP source
+// ports, connections) sent some.
+func attachReported(st *Stats, templates *template.Cache) {
+	var reported map[exporterKey]template.ExporterStatistics
+	for k, s := range templates.AllExporterStatistics() {
+		ek := exporterKey{k.Session.Exporter.Addr().Unmap(), k.Session.Protocol, k.Domain}
+		if reported == nil {
+			reported = map[exporterKey]template.ExporterStatistics{}
+		}
+		if old, ok := reported[ek]; !ok || s.At >= old.At {
+			reported[ek] = s
+		}
+	}
+	for i := range st.Exporters {
+		e := &st.Exporters[i]
+		if s, ok := reported[exporterKey{e.Exporter, e.Protocol, e.Domain}]; ok {
+			e.Reported = &s
+		}
+	}
 }
 
 func (r *registry) snapshot() Stats {

@@ -561,3 +561,62 @@ func TestPmacctGoldens(t *testing.T) {
 		})
 	}
 }
+
+// TestExporterStatistics reads the statistics options records of three exporters into
+// the cache's ExporterStatistics. The figures are those the goldens give for the same
+// records: logstash-codec-netflow's expectations (Juniper MX240, YAF) and telegraf's
+// expected.out (its ipfix_example, from YAF as well).
+func TestExporterStatistics(t *testing.T) {
+	tg := func(names ...string) []string {
+		for i, n := range names {
+			names[i] = "telegraf/ipfix_example/" + n
+		}
+		return names
+	}
+	tests := []struct {
+		name  string
+		files []string
+		want  template.ExporterStatistics
+	}{
+		{"juniper mx240", []string{"logstash-codec-netflow/ipfix_test_juniper_mx240_junos151r6s3_opttpl512.dat",
+			"logstash-codec-netflow/ipfix_test_juniper_mx240_junos151r6s3_data512.dat"},
+			template.ExporterStatistics{ExportedMessages: 76, ExportedRecords: 76}},
+		{"yaf", []string{"logstash-codec-netflow/ipfix_test_yaf_tpls_option_tpl.dat", "logstash-codec-netflow/ipfix_test_yaf_tpl45841.dat",
+			"logstash-codec-netflow/ipfix_test_yaf_data45841.dat", "logstash-codec-netflow/ipfix_test_yaf_data45873.dat",
+			"logstash-codec-netflow/ipfix_test_yaf_data53248.dat"},
+			template.ExporterStatistics{ExportedRecords: 31, Packets: 1960, IgnoredPackets: 58}},
+		{"telegraf yaf", tg("ipfix_0.bin", "ipfix_1.bin", "ipfix_2.bin", "ipfix_3.bin", "ipfix_4.bin", "ipfix_5.bin", "ipfix_6.bin"),
+			template.ExporterStatistics{ExportedRecords: 29, Packets: 1070, IgnoredPackets: 22}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := ipfix.Parser{Cache: template.NewCache(template.Config{})}
+			es := decodeFiles(t, &p, tt.files...)
+			var opts []event
+			for _, e := range es {
+				if e.options {
+					opts = append(opts, e)
+				}
+			}
+			var keys []template.DomainKey
+			for k, got := range p.Cache.AllExporterStatistics() {
+				keys = append(keys, k)
+				// At is the export time of the message the report came in.
+				want := tt.want
+				want.At = opts[len(opts)-1].hdr.Time()
+				if got != want {
+					t.Errorf("%+v:\n got %+v\nwant %+v", k, got, want)
+				}
+				if one, ok := p.Cache.ExporterStatistics(k.Session, k.Domain); !ok || one != got {
+					t.Errorf("ExporterStatistics(%+v) = %+v, %v", k, one, ok)
+				}
+			}
+			if len(keys) != 1 || keys[0].Session.Exporter != exporter || keys[0].Domain != opts[len(opts)-1].hdr.Domain {
+				t.Errorf("reports for %+v", keys)
+			}
+		})
+	}
+	if _, ok := template.NewCache(template.Config{}).ExporterStatistics(template.Session{Exporter: exporter}, 0); ok {
+		t.Error("statistics of an exporter never heard from")
+	}
+}

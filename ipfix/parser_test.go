@@ -859,3 +859,37 @@ func TestOptionsPerExporter(t *testing.T) {
 		}
 	}
 }
+
+// Statistics options records (RFC 7011 section 4): each report sets the counters it
+// carries and keeps the others; they change no data record, so they do not count as
+// options changes, and reading one again allocates nothing.
+func TestExporterStatisticsReports(t *testing.T) {
+	var p ipfix.Parser
+	tpl := message(7, 0, set(ipfix.OptionsTemplateSetID,
+		otmpl(300, 1, fld(149, 4), fld(41, 8), fld(42, 8), fld(164, 8)),
+		otmpl(301, 1, fld(144, 4), fld(166, 8), fld(42, 4))))
+	first := message(7, 0, set(300, cat(be32(7), be64(10), be64(200), be64(3))))
+	second := message(7, 0, set(301, cat(be32(1), be64(5), be32(250))))
+	binary.BigEndian.PutUint32(second[4:], 1700000060)
+	for _, m := range [][]byte{tpl, first, second} {
+		decodeAll(t, &p, m)
+	}
+	got, ok := p.Cache.ExporterStatistics(p.Session(), 7)
+	want := template.ExporterStatistics{At: 1700000060e9, ExportedMessages: 10, ExportedRecords: 250, IgnoredPackets: 3, NotSentFlows: 5}
+	if !ok || got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if _, ok := p.Cache.ExporterStatistics(p.Session(), 8); ok {
+		t.Error("statistics for a domain without reports")
+	}
+	if s := p.Cache.Stats(); s.OptionsChanged != 0 {
+		t.Errorf("statistics counted as %d options changes", s.OptionsChanged)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		p.Start(second, from)
+		for p.Next() {
+		}
+	}); n != 0 {
+		t.Errorf("a statistics report read again: %v allocs", n)
+	}
+}

@@ -161,6 +161,7 @@ type exporter struct {
 	defaults map[uint32]uint32 // sampling interval per domain, from options without a sampler
 	ifNames  map[ifKey]string
 	boots    map[uint32]int64 // boot time (ns since the epoch) per domain
+	stats    map[uint32]ExporterStatistics
 	entries  int
 }
 

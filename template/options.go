@@ -16,7 +16,8 @@ const (
 	slotIfName            // interfaceName (82, v9 IF_NAME)
 	slotIfDesc            // interfaceDescription (83, v9 IF_DESC)
 	slotBoot              // systemInitTimeMilliseconds (160)
-	numSlots
+	slotStats             // the first of ExporterStatistics' counters, in statisticsIDs' order
+	numSlots       = slotStats + len(statisticsIDs)
 )
 
 // optionsPlan says which fields of an options template's records carry what the cache
@@ -66,6 +67,12 @@ func (t *Template) compileOptions() optionsPlan {
 			set(slotIfDesc, i)
 		case 160:
 			set(slotBoot, i)
+		default:
+			for k, id := range statisticsIDs {
+				if f.ID == id {
+					set(slotStats+k, i)
+				}
+			}
 		}
 	}
 	return p
@@ -86,6 +93,8 @@ func (t *Template) compileOptions() optionsPlan {
 //   - the exporter's boot time, systemInitTimeMilliseconds (160), for the domain: IPFIX
 //     data records with flowStartSysUpTime and flowEndSysUpTime (21, 22) but no boot time
 //     of their own count from it, unless the codec set [Context.BootTime].
+//   - the exporter's statistics about its processes, for the domain: see
+//     [ExporterStatistics] and [Cache.ExporterStatistics]. They change no record.
 //
 // It allocates only for a name that is new or changed. Call it after [Cache.Bind].
 func (c *Context) ApplyOptions(r Record) {
@@ -128,7 +137,11 @@ func (c *Context) ApplyOptions(r Record) {
 	if v[slotBoot] != nil {
 		boot = int64(Unsigned(v[slotBoot])) * 1e6
 	}
-	if rate == 0 && !hasIf && boot == 0 {
+	hasStats := false
+	for _, b := range v[slotStats:] {
+		hasStats = hasStats || b != nil
+	}
+	if rate == 0 && !hasIf && boot == 0 && !hasStats {
 		return
 	}
 	ex := c.ex
@@ -182,6 +195,21 @@ func (c *Context) ApplyOptions(r Record) {
 				}
 				ex.boots[c.Domain], changed = boot, true
 			}
+		}
+	}
+	if hasStats {
+		// Not part of gen: statistics change no record, and they come with every report.
+		if st, ok := ex.stats[c.Domain]; ok || ex.room(c.cache) {
+			for k, b := range v[slotStats:] {
+				if b != nil {
+					st.set(k, Unsigned(b))
+				}
+			}
+			st.At = c.ExportTime
+			if ex.stats == nil {
+				ex.stats = map[uint32]ExporterStatistics{}
+			}
+			ex.stats[c.Domain] = st
 		}
 	}
 	if changed {
