@@ -132,34 +132,23 @@ func flows(es []event) []event {
 	return out
 }
 
+// in returns the corpus paths of the files named in directory dir.
+func in(dir string, names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = dir + "/" + n
+	}
+	return out
+}
+
 // TestCorpusFilesDecode decodes every IPFIX capture of the corpus, data-only files after
 // the files with their templates, without error, and checks the records and the sets
 // left held for a template that never came.
 func TestCorpusFilesDecode(t *testing.T) {
-	ls := func(names ...string) []string {
-		for i, n := range names {
-			names[i] = "logstash-codec-netflow/" + n
-		}
-		return names
-	}
-	ak := func(names ...string) []string {
-		for i, n := range names {
-			names[i] = "akvorado/netflow/" + n
-		}
-		return names
-	}
-	tg := func(dir string, names ...string) []string {
-		for i, n := range names {
-			names[i] = "telegraf/" + dir + "/" + n
-		}
-		return names
-	}
-	pm := func(names ...string) []string {
-		for i, n := range names {
-			names[i] = "pmacct/" + n
-		}
-		return names
-	}
+	ls := func(names ...string) []string { return in("logstash-codec-netflow", names...) }
+	ak := func(names ...string) []string { return in("akvorado/netflow", names...) }
+	tg := func(dir string, names ...string) []string { return in("telegraf/"+dir, names...) }
+	pm := func(names ...string) []string { return in("pmacct", names...) }
 	tests := []struct {
 		name           string
 		files          []string
@@ -567,25 +556,19 @@ func TestPmacctGoldens(t *testing.T) {
 // records: logstash-codec-netflow's expectations (Juniper MX240, YAF) and telegraf's
 // expected.out (its ipfix_example, from YAF as well).
 func TestExporterStatistics(t *testing.T) {
-	tg := func(names ...string) []string {
-		for i, n := range names {
-			names[i] = "telegraf/ipfix_example/" + n
-		}
-		return names
-	}
+	ls := func(names ...string) []string { return in("logstash-codec-netflow", names...) }
 	tests := []struct {
 		name  string
 		files []string
 		want  template.ExporterStatistics
 	}{
-		{"juniper mx240", []string{"logstash-codec-netflow/ipfix_test_juniper_mx240_junos151r6s3_opttpl512.dat",
-			"logstash-codec-netflow/ipfix_test_juniper_mx240_junos151r6s3_data512.dat"},
+		{"juniper mx240", ls("ipfix_test_juniper_mx240_junos151r6s3_opttpl512.dat", "ipfix_test_juniper_mx240_junos151r6s3_data512.dat"),
 			template.ExporterStatistics{ExportedMessages: 76, ExportedRecords: 76}},
-		{"yaf", []string{"logstash-codec-netflow/ipfix_test_yaf_tpls_option_tpl.dat", "logstash-codec-netflow/ipfix_test_yaf_tpl45841.dat",
-			"logstash-codec-netflow/ipfix_test_yaf_data45841.dat", "logstash-codec-netflow/ipfix_test_yaf_data45873.dat",
-			"logstash-codec-netflow/ipfix_test_yaf_data53248.dat"},
+		{"yaf", ls("ipfix_test_yaf_tpls_option_tpl.dat", "ipfix_test_yaf_tpl45841.dat", "ipfix_test_yaf_data45841.dat",
+			"ipfix_test_yaf_data45873.dat", "ipfix_test_yaf_data53248.dat"),
 			template.ExporterStatistics{ExportedRecords: 31, Packets: 1960, IgnoredPackets: 58}},
-		{"telegraf yaf", tg("ipfix_0.bin", "ipfix_1.bin", "ipfix_2.bin", "ipfix_3.bin", "ipfix_4.bin", "ipfix_5.bin", "ipfix_6.bin"),
+		{"telegraf yaf", in("telegraf/ipfix_example", "ipfix_0.bin", "ipfix_1.bin", "ipfix_2.bin", "ipfix_3.bin",
+			"ipfix_4.bin", "ipfix_5.bin", "ipfix_6.bin"),
 			template.ExporterStatistics{ExportedRecords: 29, Packets: 1070, IgnoredPackets: 22}},
 	}
 	for _, tt := range tests {
