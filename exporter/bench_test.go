@@ -3,6 +3,7 @@ package exporter
 import (
 	"context"
 	"io"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/flowkit/flow/capture"
 	"github.com/flowkit/flow/flowcache"
 	"github.com/flowkit/flow/internal/trafficgen"
+	"github.com/flowkit/flow/ipfix"
 )
 
 // replay is a capture.Source that plays generated frames over and over, each round later
@@ -100,5 +102,32 @@ func TestPacketAllocs(t *testing.T) {
 	t.Logf("%d packets, %d flows created, %d records, %d messages", st.Packets, st.Cache.Created, st.Records, st.Messages)
 	if st.Records == 0 || st.Messages == 0 {
 		t.Errorf("nothing exported: %+v", st)
+	}
+}
+
+// TestRunMetersEveryPacket: Run hands packets to the flow cache in batches; every packet,
+// the last partial batch's too, is in the records that go out when the source ends.
+func TestRunMetersEveryPacket(t *testing.T) {
+	var p ipfix.Parser
+	var packets uint64
+	e, err := New(Config{Protocol: flow.IPFIX, Logger: quiet, Output: func(msg []byte) {
+		if _, err := p.Start(msg, netip.MustParseAddrPort("127.0.0.1:4739")); err != nil {
+			t.Error(err)
+			return
+		}
+		for _, r := range p.AppendFlows(nil) {
+			packets += r.Packets
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 10_007 // not a whole number of batches
+	src := newReplay(trafficgen.Config{Seed: 3, Packets: 3000, Concurrent: 500, Rate: 1e5}, n)
+	if err := e.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Stats(); st.Packets != n || st.Cache.Packets != n || packets != n {
+		t.Errorf("%d packets read, %d metered, %d in the records sent; want %d", st.Packets, st.Cache.Packets, packets, n)
 	}
 }

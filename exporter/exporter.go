@@ -230,6 +230,17 @@ func (e *Exporter) greeting(next func() []byte) []byte {
 // Packet meters one captured frame (starting with its Ethernet header) seen at t on the
 // interface inIf. Packets without an IP header are counted and skipped.
 func (e *Exporter) Packet(frame []byte, wireLen int, t flow.Time, inIf uint32) {
+	var p flowcache.Packet
+	if e.meter(frame, wireLen, t, inIf, &p) {
+		e.cache.Update(&p)
+		e.tick(t)
+	}
+}
+
+// meter counts a frame and, when the flow cache is to meter it, parses it into p and
+// reports true. Frames without an IP header and the exporter's own messages are counted
+// and skipped; with sFlow the frame is sampled here and false returned.
+func (e *Exporter) meter(frame []byte, wireLen int, t flow.Time, inIf uint32, p *flowcache.Packet) bool {
 	e.packets.Add(1)
 	pp := e.parsers.Get().(*packet.Packet)
 	defer e.parsers.Put(pp)
@@ -239,25 +250,24 @@ func (e *Exporter) Packet(frame []byte, wireLen int, t flow.Time, inIf uint32) {
 		if e.cache != nil {
 			e.cache.CountUnparseable()
 		}
-		return
+		return false
 	}
 	if e.ownTraffic(pp) {
 		e.own.Add(1)
-		return
+		return false
 	}
 	if e.sflow != nil {
 		e.samplePacket(frame, wireLen, t, inIf, pp)
 		e.sflowTick(t)
-		return
+		return false
 	}
 	if e.first.Load() == 0 {
 		e.first.CompareAndSwap(0, int64(t))
 	}
-	var p flowcache.Packet
+	*p = flowcache.Packet{}
 	p.FromParsed(pp, t)
 	p.InIf = inIf
-	e.cache.Update(&p)
-	e.tick(t)
+	return true
 }
 
 // ownTraffic tells whether a packet is one of the exporter's messages (or the collector's
@@ -419,12 +429,31 @@ func (e *Exporter) Tick(now time.Time) {
 // exporter, flushing every flow. On a capture timeout it calls Tick with the wall clock.
 func (e *Exporter) Run(ctx context.Context, src capture.Source) error {
 	defer e.Close()
+	// Packets reach the flow cache runBatch at a time: UpdateBatch finds a batch's flows
+	// together, so that their cache misses overlap, and time advances once per batch.
+	// A frame is only valid until the next read, so each is parsed as it comes; a batch
+	// waits for at most a capture poll interval (a timeout flushes it).
+	var batch [runBatch]flowcache.Packet
+	n := 0
+	flush := func() {
+		if n > 0 {
+			e.cache.UpdateBatch(batch[:n])
+			e.tick(batch[n-1].Time)
+			n = 0
+		}
+	}
+	defer flush()
 	for ctx.Err() == nil {
 		p, err := src.ReadPacket()
 		switch {
 		case err == nil:
-			e.Packet(p.Data, p.Length, p.Time, uint32(p.IfIndex))
+			if e.meter(p.Data, p.Length, p.Time, uint32(p.IfIndex), &batch[n]) {
+				if n++; n == len(batch) {
+					flush()
+				}
+			}
 		case errors.Is(err, capture.ErrTimeout):
+			flush()
 			e.Tick(time.Now())
 		case errors.Is(err, io.EOF):
 			return nil
@@ -434,6 +463,9 @@ func (e *Exporter) Run(ctx context.Context, src capture.Source) error {
 	}
 	return nil
 }
+
+// runBatch is how many packets Run hands the flow cache at once.
+const runBatch = 16
 
 // Flush exports every flow in the cache now (forced end) and sends the open message.
 func (e *Exporter) Flush() {
