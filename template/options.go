@@ -96,7 +96,8 @@ func (t *Template) compileOptions() optionsPlan {
 //   - the exporter's statistics about its processes, for the domain: see
 //     [ExporterStatistics] and [Cache.ExporterStatistics]. They change no record.
 //
-// It allocates only for a name that is new or changed. Call it after [Cache.Bind].
+// It allocates only for a name that is new or changed, and for the first entry of a
+// sampler, interface or domain. Call it after [Cache.Bind].
 func (c *Context) ApplyOptions(r Record) {
 	t := r.Template
 	if t == nil || t.Kind != Options || c.cache == nil {
@@ -202,7 +203,7 @@ func (c *Context) ApplyOptions(r Record) {
 		if st, ok := ex.stats[c.Domain]; ok || ex.room(c.cache) {
 			for k, b := range v[slotStats:] {
 				if b != nil {
-					st.set(k, Unsigned(b))
+					st.set(statisticsIDs[k], Unsigned(b))
 				}
 			}
 			st.At = c.ExportTime

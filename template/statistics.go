@@ -37,35 +37,35 @@ type ExporterStatistics struct {
 	NotSentOctets  uint64
 }
 
-// statisticsIDs are the elements of ExporterStatistics, in the order set numbers them.
+// statisticsIDs are the elements ExporterStatistics keeps (set says where each goes).
 var statisticsIDs = [...]uint16{41, 42, 40, 86, 85, 164, 165, 135, 134, 166, 167, 168}
 
-// set sets the counter of element statisticsIDs[i].
-func (s *ExporterStatistics) set(i int, v uint64) {
-	switch i {
-	case 0:
+// set stores v, the value of element id, one of statisticsIDs.
+func (s *ExporterStatistics) set(id uint16, v uint64) {
+	switch id {
+	case 41:
 		s.ExportedMessages = v
-	case 1:
+	case 42:
 		s.ExportedRecords = v
-	case 2:
+	case 40:
 		s.ExportedOctets = v
-	case 3:
+	case 86:
 		s.Packets = v
-	case 4:
+	case 85:
 		s.Octets = v
-	case 5:
+	case 164:
 		s.IgnoredPackets = v
-	case 6:
+	case 165:
 		s.IgnoredOctets = v
-	case 7:
+	case 135:
 		s.DroppedPackets = v
-	case 8:
+	case 134:
 		s.DroppedOctets = v
-	case 9:
+	case 166:
 		s.NotSentFlows = v
-	case 10:
+	case 167:
 		s.NotSentPackets = v
-	case 11:
+	case 168:
 		s.NotSentOctets = v
 	}
 }
